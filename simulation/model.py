@@ -1,0 +1,399 @@
+"""BorderModel: asylum seekers in the US deciding whether and how to go to Canada.
+
+One step is one day. A day reads like this: today's arrivals enter the US
+pool (or a humanitarian place); once a week news and contacts spread what
+people know; the US decides its oldest cases; people hiding past the return
+window claim; the people due to reconsider choose a route, all at once; the
+Canadian side intercepts, applies the rules, refers claims to the IRB and
+shelters claimants; the IRB decides its oldest claims. At the end of each
+month the model records a row of outputs, in persons (agent counts divided
+by the scale).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import mesa
+import numpy as np
+
+from . import data
+from . import information as info
+from . import rules as R
+from .agents import AsylumSeeker
+from .choice import Conditions, Deciders, Option, choose, utilities
+from .groups import GROUPS, group_mask
+from .outputs import COUNT_COLUMNS, MonthlyRecorder
+from .population import ENTERED_STATES, State, arrival_schedule, build_people, days_between
+from .queues import CaseQueue, ClaimQueue
+from .randomness import Streams
+from .reception import Shelters
+from .scenario import Scenario, dated_value, parse_date
+
+WINTER_MONTHS = (12, 1, 2, 3)
+MAX_WAIT_YEARS = 30.0
+
+
+class BorderModel(mesa.Model):
+    """The bordersim model. Build it from a :class:`Scenario` (defaults: the 2004 rules, 2017–2024).
+
+    Args:
+        scenario: the resolved scenario; ``None`` gives the schema defaults.
+        seed: replication seed (default: the scenario's ``run.seed``).
+        scale: fraction of the real population simulated (default: ``run.scale``).
+        max_mesa_agents: create a Mesa ``AsylumSeeker`` per person only up to this many persons.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, scale: float | None = None,
+                 max_mesa_agents: int = 200_000):
+        sc = scenario if scenario is not None else Scenario()
+        updates = {k: v for k, v in (("seed", seed), ("scale", scale)) if v is not None}
+        if updates:
+            sc = sc.model_copy(update={"run": sc.run.model_copy(update=updates)})
+        super().__init__(rng=sc.run.seed)
+        self.spec = sc
+        self.seed = sc.run.seed
+        self.scale = sc.run.scale
+        self.streams = Streams(self.seed)
+        self.first_day = sc.time.first_day
+        self.n_days = days_between(self.first_day, sc.time.last_day)
+        self.day = 0  # index of the next day to simulate
+
+        # rules: the distinct regimes over the horizon, and which is in force each day
+        base, changes = sc.base_rules(), sc.rule_changes()
+        self.rule_changes = changes
+        self.regimes: list[R.RuleSet] = []
+        self.regime_of_day = np.zeros(self.n_days, dtype=np.int16)
+        for d in range(self.n_days):
+            rules = R.rules_at(self.date_of(d), base, changes)
+            if not self.regimes or rules != self.regimes[-1]:
+                self.regimes.append(rules)
+            self.regime_of_day[d] = len(self.regimes) - 1
+        self._regime_start = {k: int(np.argmax(self.regime_of_day == k)) for k in range(len(self.regimes))}
+
+        # people
+        self.schedule = arrival_schedule(sc)
+        self.people = build_people(sc, self.streams, self.schedule)
+        self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
+        self.n_entered = 0
+        self.pool_size = 0.0
+        self.mesa_agents = len(self.people) <= max_mesa_agents
+
+        rates = data.grant_rates()
+        self.p_us = np.array([sc.us.grant_rate.get(g, sc.us.grant_rate.get("default", rates.loc[g, "US"])) for g in GROUPS])
+        self.p_ca = np.array([sc.canada.acceptance_rate.get(g, sc.canada.acceptance_rate.get("default", rates.loc[g, "CA"])) for g in GROUPS])
+
+        # institutions
+        self.irb = ClaimQueue(initial_backlog=sc.canada.irb_initial_backlog * self.scale)
+        self.us_cases = CaseQueue()
+        self.shelters = Shelters(self.n_days)
+        self._hide_release: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._resettle_quota = 0.0
+        self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
+
+        self.recorder = MonthlyRecorder(self)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: (lambda m, c=c: m.recorder.last.get(c)) for c in COUNT_COLUMNS}
+        )
+
+    # --- calendar --------------------------------------------------------
+
+    def date_of(self, d: int) -> dt.date:
+        return self.first_day + dt.timedelta(days=d)
+
+    @property
+    def date(self) -> dt.date:
+        """The date of the next day to simulate."""
+        return self.date_of(min(self.day, self.n_days - 1))
+
+    @property
+    def rules(self) -> R.RuleSet:
+        return self.regimes[self.regime_of_day[min(self.day, self.n_days - 1)]]
+
+    # --- the day ---------------------------------------------------------
+
+    def step(self) -> None:
+        if self.day >= self.n_days:
+            self.running = False
+            return
+        d, date = self.day, self.date_of(self.day)
+        rules = self.regimes[self.regime_of_day[d]]
+        self._enter_arrivals(d, date, rules)
+        self.pool_size = float(np.count_nonzero(self.people.state[: self.n_entered] == State.US_POOL))
+        self._news_shocks(d)
+        if d % 7 == 0:
+            self._spread_information(d)
+        self._us_decisions(d, date)
+        self._end_hiding(d, rules)
+        self._decide(d, date, rules)
+        self._irb_decisions(d, date)
+        self.shelters.release(d)
+        self.recorder.add("reception_cost_cad", self.shelters.person_days() * self.spec.canada.shelter_cost_per_day)
+        self.day += 1
+        if self.day == self.n_days or self.date_of(self.day).day == 1:
+            self.recorder.close_month(date)
+            self.datacollector.collect(self)
+        if self.day >= self.n_days:
+            self.running = False
+
+    def run(self) -> None:
+        """Run to the end of the scenario."""
+        while self.running:
+            self.step()
+
+    # --- arrivals --------------------------------------------------------
+
+    def _enter_arrivals(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
+        lo, hi = self.n_entered, int(self._entered_by_day[d])
+        if hi == lo:
+            self._resettle(d, date, rules, np.empty(0, dtype=np.int64))
+            return
+        p = self.people
+        ids = np.arange(lo, hi)
+        p.state[ids] = State.US_POOL
+        p.aware[ids] = p.aware_at_entry[ids]
+        p.known_regime[ids] = p.known_regime[p.contacts[ids, 0]] if d > 0 else self.regime_of_day[d]
+        p.next_decision[ids] = d + self._interval(d, ids)
+        self.n_entered = hi
+        if self.mesa_agents:
+            AsylumSeeker.create_agents(self, len(ids), person_id=ids)
+        self._resettle(d, date, rules, ids)
+
+    def _resettle(self, d: int, date: dt.date, rules: R.RuleSet, arrivals: np.ndarray) -> None:
+        """Humanitarian places: some would-be US arrivals of eligible groups come to Canada directly."""
+        places = rules.resettlement_places_per_month
+        if places <= 0:
+            return
+        per_day = places / _days_in_month(date)
+        self.recorder.add("resettled", per_day * self.scale)  # every place is used: demand far exceeds supply
+        self._resettle_quota += per_day * self.scale * self.spec.canada.resettlement_displacement
+        eligible = np.array(group_mask(rules.resettlement_groups))
+        cand = arrivals[eligible[self.people.group[arrivals]]]
+        take = cand[: int(self._resettle_quota)]
+        self._resettle_quota -= len(take)
+        self.people.state[take] = State.RESETTLED
+
+    def _interval(self, d: int, ids: np.ndarray) -> np.ndarray:
+        """Days until a person reconsiders: geometric with the scenario's mean."""
+        mean = self.spec.behaviour.decision_interval_days
+        if mean <= 1:
+            return np.ones(len(ids), dtype=np.int32)
+        u = self.streams.uniform("decision_interval", d, ids)
+        return (1 + np.floor(np.log(u) / np.log(1.0 - 1.0 / mean))).astype(np.int32)
+
+    # --- information -----------------------------------------------------
+
+    def _spread_information(self, d: int) -> None:
+        b = self.spec.behaviour
+        pool = info.in_pool(self.people, self.n_entered)
+        info.spread_awareness(self.people, pool, self.streams, d, 7, b.awareness_news_rate, b.awareness_contact_rate)
+        current = int(self.regime_of_day[d])
+        # everyone who has entered hears of rule changes (people in Canada pass the news on too)
+        entered = np.arange(self.n_entered)
+        info.spread_rules(self.people, entered, current, d - self._regime_start[current], self.streams, d, 7,
+                          b.rule_news_rate, b.rule_contact_rate)
+
+    def _news_shocks(self, d: int) -> None:
+        for event, day in self._news:
+            if day == d:
+                pool = info.in_pool(self.people, self.n_entered)
+                info.news_shock(self.people, pool, np.array(group_mask(event.groups)), event.awareness_boost, self.streams, d)
+
+    # --- the US side -----------------------------------------------------
+
+    def _us_capacity_per_day(self, date: dt.date) -> float:
+        return dated_value(self.spec.us.decisions_per_month, date) * self.scale * 12 / 365.25
+
+    def _us_decisions(self, d: int, date: dt.date) -> None:
+        ids = self.us_cases.serve(self._us_capacity_per_day(date), self.people.state, State.US_POOL, self.n_entered)
+        if len(ids) == 0:
+            return
+        granted = self.streams.uniform("us_decision", d, ids) < self.p_us[self.people.group[ids]]
+        self.people.state[ids] = np.where(granted, State.US_GRANTED, State.US_DENIED)
+        self.recorder.add("us_decisions", len(ids))
+
+    # --- the decision ----------------------------------------------------
+
+    def _conditions(self, date: dt.date) -> Conditions:
+        ca = self.spec.canada
+        us_cap = self._us_capacity_per_day(date) * 365.25
+        irb_cap = dated_value(ca.irb_decisions_per_month, date) * self.scale * 12
+        pool = self.pool_size
+        shelter_cap = dated_value(ca.quebec_shelter_capacity, date) * self.scale
+        room = 0.0 if shelter_cap <= 0 else max(0.0, 1.0 - self.shelters.occupancy[0] / shelter_cap)
+        winter = self.spec.routes.winter_risk_multiplier if date.month in WINTER_MONTHS else 1.0
+        return Conditions(
+            wait_us_years=min(pool / us_cap, MAX_WAIT_YEARS) if us_cap > 0 else MAX_WAIT_YEARS,
+            wait_ca_years=min(self.irb.backlog / irb_cap, MAX_WAIT_YEARS) if irb_cap > 0 else MAX_WAIT_YEARS,
+            reception_room=room,
+            death_risk_roxham=self.spec.routes.death_risk_roxham * winter,
+            death_risk_irregular=self.spec.routes.death_risk_irregular * winter,
+        )
+
+    def _exceptions(self, rules: R.RuleSet, ids: np.ndarray) -> np.ndarray:
+        p = self.people
+        return R.exception_applies(rules, p.family[ids], p.unaccompanied_minor[ids], p.document_holder[ids], p.public_interest[ids])
+
+    def _decide(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
+        p = self.people
+        due = np.flatnonzero(p.next_decision[: self.n_entered] == d)
+        ids = due[p.state[due] == State.US_POOL]
+        if len(ids) == 0:
+            return
+        cond = self._conditions(date)
+        b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
+        group = p.group[ids]
+        choice = np.empty(len(ids), dtype=np.int8)
+        gumbel = self.streams.gumbel("route_choice", d, ids, len(Option))
+        # people act on the rules they believe are in force
+        for k in np.unique(p.known_regime[ids]):
+            sel = np.flatnonzero(p.known_regime[ids] == k)
+            believed = self.regimes[k]
+            sub = ids[sel]
+            needs_visa = np.array(group_mask(believed.visa_required))[group[sel]]
+            deciders = Deciders(
+                has_exception=self._exceptions(believed, sub),
+                aware=p.aware[sub],
+                can_fly=R.can_fly(believed, needs_visa, p.document_holder[sub]),
+                p_us=self.p_us[group[sel]],
+                p_ca=self.p_ca[group[sel]],
+                money=p.money[sub].astype(float),
+                risk_tolerance=p.risk_tolerance[sub].astype(float),
+                household_size=p.household_size[sub].astype(float),
+            )
+            choice[sel] = choose(utilities(believed, deciders, cond, b, routes, ca.ineligibility_rate), gumbel[sel])
+        # ...but the rules in force decide what happens to them
+        stay = ids[choice == Option.STAY]
+        p.next_decision[stay] = d + self._interval(d, stay)
+        leave = ids[choice == Option.LEAVE]
+        p.state[leave] = State.LEFT
+        self.recorder.add("left_us_process", len(leave))
+        self._at_port(d, date, rules, ids[choice == Option.PORT], quebec_share=ca.quebec_share_port)
+        roxham = ids[choice == Option.ROXHAM]
+        if R.roxham_is_port(rules):
+            self.recorder.add("roxham_port_arrivals", len(roxham))
+            self._at_port(d, date, rules, roxham, quebec_share=1.0)
+        else:
+            self._between_ports(d, date, rules, roxham, rules.roxham_interception, "roxham", cond.death_risk_roxham, quebec_share=1.0)
+        self._between_ports(d, date, rules, ids[choice == Option.IRREGULAR], rules.between_ports_detection,
+                            "irregular", cond.death_risk_irregular, quebec_share=ca.quebec_share_irregular)
+        air = ids[choice == Option.AIR]
+        needs_visa = np.array(group_mask(rules.visa_required))[p.group[air]]
+        can = R.can_fly(rules, needs_visa, p.document_holder[air])
+        self.recorder.add("air_claims", int(can.sum()))
+        self._claim(d, date, air[can], quebec_share=0.0)
+        p.next_decision[air[~can]] = d + self._interval(d, air[~can])  # denied boarding: back to deciding later
+
+    def _eligible(self, d: int, ids: np.ndarray) -> np.ndarray:
+        return self.streams.uniform("eligibility", d, ids) >= self.spec.canada.ineligibility_rate
+
+    def _at_port(self, d: int, date: dt.date, rules: R.RuleSet, ids: np.ndarray, quebec_share: float) -> None:
+        if len(ids) == 0:
+            return
+        out = R.port_of_entry_outcome(rules, self._exceptions(rules, ids), self._eligible(d, ids))
+        claim = ids[out == R.Outcome.CLAIM]
+        self.recorder.add("port_claims", len(claim))
+        self.recorder.add("port_turnbacks", int(np.count_nonzero(out == R.Outcome.TURNED_BACK)))
+        self.recorder.add("ineligible", int(np.count_nonzero(out == R.Outcome.INELIGIBLE)))
+        self._claim(d, date, claim, quebec_share)
+        self._return_to_us(d, ids[out != R.Outcome.CLAIM])
+
+    def _between_ports(self, d: int, date: dt.date, rules: R.RuleSet, ids: np.ndarray, detection: float,
+                       route: str, death_risk: float, quebec_share: float) -> None:
+        if len(ids) == 0:
+            return
+        rec = self.recorder
+        rec.add("roxham_crossings" if route == "roxham" else "other_irregular_crossings", len(ids))
+        rec.add("deaths_expected", len(ids) * death_risk)
+        detected = self.streams.uniform("detection", d, ids) < detection
+        in_quebec = np.ones(len(ids), bool) if quebec_share >= 1 else self.streams.uniform("in_quebec", d, ids) < quebec_share
+        rec.add("interceptions", int(detected.sum()))
+        rec.add("interceptions_quebec", int((detected & in_quebec).sum()))
+        out = R.between_ports_outcome(rules, detected, self._exceptions(rules, ids), self._eligible(d, ids))
+        rec.add("protocol_returns", int(np.count_nonzero(out == R.Outcome.PROTOCOL_RETURN)))
+        rec.add("directed_back", int(np.count_nonzero(out == R.Outcome.DIRECTED_BACK)))
+        rec.add("ineligible", int(np.count_nonzero(out == R.Outcome.INELIGIBLE)))
+        self._return_to_us(d, ids[out != R.Outcome.CLAIM])
+        claim = out == R.Outcome.CLAIM
+        # undetected crossers must stay hidden through the window when the Protocol covers them
+        hide = claim & ~detected & rules.stca_between_ports
+        hiding = ids[hide]
+        if len(hiding):
+            self.people.state[hiding] = State.HIDING
+            self._hide_release[d + rules.return_window_days].append(hiding)
+        self._claim(d, date, ids[claim & ~hide], quebec_share, in_quebec[claim & ~hide])
+
+    def _end_hiding(self, d: int, rules: R.RuleSet) -> None:
+        batches = self._hide_release.pop(d, None)
+        if not batches:
+            return
+        ids = np.concatenate(batches)
+        self.recorder.add("hidden_past_window", len(ids))
+        self._claim(d, self.date_of(d), ids, self.spec.canada.quebec_share_irregular)
+
+    def _claim(self, d: int, date: dt.date, ids: np.ndarray, quebec_share: float, in_quebec: np.ndarray | None = None) -> None:
+        """Refer claims to the IRB, and shelter those entering in Quebec who need it."""
+        if len(ids) == 0:
+            return
+        ca = self.spec.canada
+        self.people.state[ids] = State.CLAIMANT
+        self.irb.enqueue(ids)
+        self.recorder.add("claims_in_canada", len(ids))
+        if in_quebec is None:
+            in_quebec = self.streams.uniform("in_quebec", d, ids) < quebec_share
+        need = in_quebec & (self.streams.uniform("shelter_need", d, ids) < ca.shelter_need_share)
+        sheltered = ids[need]
+        stays = -ca.shelter_stay_days * np.log(self.streams.uniform("shelter_stay", d, sheltered))
+        cap = dated_value(ca.quebec_shelter_capacity, date) * self.scale
+        _, moved = self.shelters.admit(d, stays, cap, self.rules_on(d).transfers_out_of_quebec)
+        self.recorder.add("transfers_out_of_quebec", moved)
+        self.recorder.add("reception_cost_cad", moved * ca.transfer_cost)
+
+    def rules_on(self, d: int) -> R.RuleSet:
+        return self.regimes[self.regime_of_day[d]]
+
+    def _return_to_us(self, d: int, ids: np.ndarray) -> None:
+        """Back to the US pool; they now know the rules in force and reconsider later."""
+        if len(ids) == 0:
+            return
+        p = self.people
+        p.state[ids] = State.US_POOL
+        p.returns[ids] += 1
+        p.known_regime[ids] = self.regime_of_day[d]
+        p.next_decision[ids] = d + self._interval(d, ids)
+        self.us_cases.rejoin(ids)
+
+    # --- the IRB ---------------------------------------------------------
+
+    def _irb_decisions(self, d: int, date: dt.date) -> None:
+        ca = self.spec.canada
+        days = _days_in_month(date)
+        self.irb.add_background(dated_value(ca.background_claims_per_month, date) * self.scale / days)
+        decided, ids = self.irb.serve(dated_value(ca.irb_decisions_per_month, date) * self.scale / days)
+        self.recorder.add("irb_decisions", decided)
+        if len(ids):
+            accepted = self.streams.uniform("irb_decision", d, ids) < self.p_ca[self.people.group[ids]]
+            self.people.state[ids] = np.where(accepted, State.PROTECTED, State.REJECTED)
+
+    # --- inspection ------------------------------------------------------
+
+    def state_counts(self) -> dict[str, int]:
+        """Persons (agents) in each state among those who have entered."""
+        counts = np.bincount(self.people.state[: self.n_entered], minlength=256)
+        return {s.name: int(counts[s]) for s in ENTERED_STATES}
+
+    def person(self, person_id: int) -> AsylumSeeker:
+        """A Mesa view of one person (created on demand when the run keeps no Mesa agents)."""
+        if self.mesa_agents:
+            return next(a for a in self.agents if a.person_id == person_id)
+        return AsylumSeeker(self, person_id)
+
+    def results(self):
+        """Monthly outputs as a pandas DataFrame."""
+        return self.recorder.frame()
+
+
+def _days_in_month(date: dt.date) -> int:
+    nxt = dt.date(date.year + date.month // 12, date.month % 12 + 1, 1)
+    return (nxt - dt.date(date.year, date.month, 1)).days

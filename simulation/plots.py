@@ -1,0 +1,102 @@
+"""Plots of one run: crossings by route, the IRB backlog, Quebec shelters.
+
+Matplotlib with the Agg backend (no screen needed). Conventions shared with
+the comparison plots: labels in words, thousands separators, dates on the
+x axis, policy changes as dashed grey vertical lines named at the top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from .outputs import LABELS  # noqa: E402
+
+ROUTE_COLUMNS = ("roxham_crossings", "other_irregular_crossings", "port_claims", "port_turnbacks", "air_claims")
+ROUTE_COLORS = {
+    "roxham_crossings": "#d95f02",
+    "other_irregular_crossings": "#7570b3",
+    "port_claims": "#1b9e77",
+    "port_turnbacks": "#e7298a",
+    "air_claims": "#66a61e",
+}
+THOUSANDS = FuncFormatter(lambda x, _: f"{x:,.0f}")
+
+
+def month_dates(months) -> list[dt.date]:
+    return [dt.date(int(m[:4]), int(m[5:7]), 15) for m in months]
+
+
+def mark_changes(ax, changes, first: dt.date, last: dt.date) -> None:
+    """Dashed grey lines at policy changes inside the plotted window, named at the top."""
+    for c in changes:
+        for when, word in ((c.start, ""), (c.until, "end of ")):
+            if when is None or not first <= when <= last:
+                continue
+            ax.axvline(when, color="0.5", ls="--", lw=0.8, zorder=0)
+            label = word + c.name.replace("_", " ")
+            # vertical labels beside their line never collide with each other
+            ax.text(when, 0.98, label + " ", transform=ax.get_xaxis_transform(),
+                    fontsize=7, color="0.35", va="top", ha="right", rotation=90)
+
+
+def style_time_axis(ax, ylabel: str) -> None:
+    ax.yaxis.set_major_formatter(THOUSANDS)
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.grid(axis="y", color="0.9")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_ylim(bottom=0)
+
+
+def _save(fig, path: Path) -> list[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext in ("png", "svg"):
+        p = path.with_suffix("." + ext)
+        fig.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
+        out.append(p)
+    plt.close(fig)
+    return out
+
+
+def run_plots(monthly: pd.DataFrame, changes, out_dir: Path, title: str) -> list[Path]:
+    """The three plots of a single run; returns the files written."""
+    dates = month_dates(monthly["month"])
+    first, last = dates[0].replace(day=1), dates[-1]
+    written = []
+
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    for col in ROUTE_COLUMNS:
+        if monthly[col].sum() > 0:
+            ax.plot(dates, monthly[col], label=LABELS[col], color=ROUTE_COLORS[col], lw=1.6)
+    mark_changes(ax, changes, first, last)
+    style_time_axis(ax, "persons per month")
+    ax.set_title(f"Crossings and claims by route — {title}", loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
+    written += _save(fig, out_dir / "crossings_by_route")
+
+    for col, unit, name in (
+        ("irb_backlog", "claims pending", "irb_backlog"),
+        ("quebec_shelter_population", "persons (end of month)", "quebec_shelter"),
+    ):
+        fig, ax = plt.subplots(figsize=(10, 4.2))
+        ax.plot(dates, monthly[col], color="#1f78b4", lw=1.8)
+        if col == "quebec_shelter_population":
+            ax.plot(dates, monthly["shelter_population_elsewhere"], color="#a6cee3", lw=1.4,
+                    label=LABELS["shelter_population_elsewhere"])
+            ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08))
+        mark_changes(ax, changes, first, last)
+        style_time_axis(ax, unit)
+        ax.set_title(f"{LABELS[col]} — {title}", loc="left")
+        written += _save(fig, out_dir / name)
+    return written

@@ -1,0 +1,207 @@
+"""The people: every person the run will ever hold, as one numpy array per attribute.
+
+Who arrives and when does not depend on policy (only the US inflow data and
+the scenario's population settings), so the arrival schedule and every fixed
+attribute are drawn once at set-up, each from its own random stream at the
+person's id. Person ``i`` is therefore the same person, with the same
+family, money and contacts, in every scenario run with the same seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from . import data
+from .groups import GROUPS
+from .randomness import Streams
+from .scenario import Scenario, dated_value, month_end, parse_date
+
+
+class State(IntEnum):
+    """Where a person is. Every person who has entered the model is in exactly one."""
+
+    US_POOL = 0  #: in the US, asylum case pending, deciding
+    HIDING = 1  #: crossed between ports undetected, staying hidden through the return window
+    CLAIMANT = 2  #: claim referred to the IRB, awaiting a decision
+    PROTECTED = 3  #: accepted by the IRB
+    REJECTED = 4  #: refused by the IRB
+    US_GRANTED = 5  #: granted asylum in the US
+    US_DENIED = 6  #: denied in the US (removed, or out of the model)
+    LEFT = 7  #: gave up or went elsewhere
+    RESETTLED = 8  #: came to Canada directly on a humanitarian place
+    NOT_ENTERED = 255  #: not yet arrived in the US
+
+
+ENTERED_STATES = [s for s in State if s != State.NOT_ENTERED]
+
+# attributes that are fixed at set-up
+FIXED = ("group", "entry_day", "us_arrival_day", "family", "unaccompanied_minor", "document_holder",
+         "public_interest", "household_size", "money", "risk_tolerance", "aware_at_entry")
+
+
+@dataclass
+class People:
+    """Struct of arrays; index = person id. Fixed attributes are set once; the rest change."""
+
+    group: np.ndarray
+    entry_day: np.ndarray  # model day the person enters (0 for the initial stock)
+    us_arrival_day: np.ndarray  # day the person arrived in the US (negative: before the run)
+    family: np.ndarray
+    unaccompanied_minor: np.ndarray
+    document_holder: np.ndarray
+    public_interest: np.ndarray
+    household_size: np.ndarray
+    money: np.ndarray
+    risk_tolerance: np.ndarray
+    aware_at_entry: np.ndarray
+    contacts: np.ndarray  # (n, k) ids of earlier persons
+    # changing
+    state: np.ndarray
+    aware: np.ndarray
+    known_regime: np.ndarray
+    next_decision: np.ndarray
+    hide_until: np.ndarray
+    returns: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+def days_between(first: dt.date, last: dt.date) -> int:
+    return (last - first).days + 1
+
+
+def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
+    out, m = [], dt.date(first.year, first.month, 1)
+    while m <= last:
+        out.append(m)
+        m = dt.date(m.year + m.month // 12, m.month % 12 + 1, 1)
+    return out
+
+
+@dataclass
+class ArrivalSchedule:
+    """Persons entering on each day (agent units), by group."""
+
+    counts: np.ndarray  # (n_days, n_groups) int
+    initial: np.ndarray  # (n_groups,) int
+    projected_months: list[str]
+
+
+def arrival_schedule(sc: Scenario) -> ArrivalSchedule:
+    """Integer arrivals per day and group, deterministic (cumulative rounding, no random numbers).
+
+    Expected persons = CBP encounters in the month x pool entry share x
+    inflow multiplier x scale, split by the fiscal year's nationality shares
+    and spread evenly over the month's days.
+    """
+    first, last = sc.time.first_day, sc.time.last_day
+    n_days = days_between(first, last)
+    months = month_starts(first, last)
+    keys = [data.month_key(m) for m in months]
+    encounters, projected = data.monthly_inflow(keys, sc.population.inflow_file)
+    expected = np.zeros((n_days, len(GROUPS)))
+    for m, enc in zip(months, encounters):
+        d0 = (m - first).days
+        n_in_month = month_end(m).day
+        share = dated_value(sc.population.pool_entry_share, m)
+        per_day = enc * share * sc.population.inflow_multiplier * sc.run.scale / n_in_month
+        expected[d0 : d0 + n_in_month] = per_day * data.shares_for(m)[None, :]
+    cum = np.floor(np.cumsum(expected, axis=0) + 1e-9)
+    counts = np.diff(np.vstack([np.zeros((1, len(GROUPS))), cum]), axis=0).astype(np.int64)
+    initial_expected = sc.population.initial_us_pool * sc.run.scale * data.shares_for(first)
+    initial = np.floor(initial_expected + 0.5).astype(np.int64)
+    return ArrivalSchedule(counts=counts, initial=initial, projected_months=projected)
+
+
+def _per_group(values: dict[str, float], default: float) -> np.ndarray:
+    base = values.get("default", default)
+    return np.array([values.get(g, base) for g in GROUPS])
+
+
+def build_people(sc: Scenario, streams: Streams, schedule: ArrivalSchedule) -> People:
+    pop, beh = sc.population, sc.behaviour
+    n0 = int(schedule.initial.sum())
+    # ids in order of entry: the initial stock, then day by day, group by group
+    group = np.concatenate(
+        [np.repeat(np.arange(len(GROUPS)), schedule.initial), np.repeat(np.tile(np.arange(len(GROUPS)), len(schedule.counts)), schedule.counts.ravel())]
+    ).astype(np.int8)
+    per_day = schedule.counts.sum(axis=1)
+    entry_day = np.concatenate([np.zeros(n0, dtype=np.int32), np.repeat(np.arange(len(per_day), dtype=np.int32), per_day)])
+    n = len(group)
+    ids = np.arange(n, dtype=np.int64)
+
+    def u(name):
+        return streams.uniform("population/" + name, 0, ids)
+
+    # the initial stock arrived in the US over the previous four years (assumption)
+    us_arrival = entry_day.copy()
+    us_arrival[:n0] = -1 - np.floor(u("initial_arrival")[:n0] * 4 * 365).astype(np.int32)
+    family = u("family") < _per_group(pop.family_in_canada, 0.08)[group]
+    household = 1 + np.floor(np.log(u("household")) / np.log(1.0 - 1.0 / pop.mean_household_size)).astype(np.int16) \
+        if pop.mean_household_size > 1 else np.ones(n, dtype=np.int16)
+    money = pop.money_median_usd * np.exp(pop.money_sigma * streams.normal("population/money", 0, ids))
+    risk_tol = np.exp(pop.risk_tolerance_sigma * streams.normal("population/risk_tolerance", 0, ids))
+    contacts = build_contacts(group, n0, beh.contacts_per_person, beh.homophily, streams)
+    return People(
+        group=group,
+        entry_day=entry_day,
+        us_arrival_day=us_arrival.astype(np.int32),
+        family=family,
+        unaccompanied_minor=u("unaccompanied_minor") < pop.unaccompanied_minor,
+        document_holder=u("document_holder") < pop.document_holder,
+        public_interest=u("public_interest") < pop.public_interest,
+        household_size=household.astype(np.int16),
+        money=money.astype(np.float32),
+        risk_tolerance=risk_tol.astype(np.float32),
+        aware_at_entry=u("aware") < beh.initial_awareness,
+        contacts=contacts,
+        state=np.full(n, State.NOT_ENTERED, dtype=np.uint8),
+        aware=np.zeros(n, dtype=bool),
+        known_regime=np.zeros(n, dtype=np.int16),
+        next_decision=np.full(n, -1, dtype=np.int32),
+        hide_until=np.full(n, -1, dtype=np.int32),
+        returns=np.zeros(n, dtype=np.int16),
+    )
+
+
+def build_contacts(group: np.ndarray, n0: int, k: int, homophily: float, streams: Streams) -> np.ndarray:
+    """Each person's ``k`` contacts, among persons who entered before them (the initial stock: among itself).
+
+    With probability ``homophily`` a contact is drawn from the same
+    nationality group (communities by nationality), otherwise from anyone.
+    Contacts who have since crossed still pass on what they know.
+    """
+    n = len(group)
+    ids = np.arange(n, dtype=np.int64)
+    bound = np.maximum(np.where(ids < n0, n0, ids), 1)  # draw among ids < bound
+    out = np.empty((n, k), dtype=np.int32)
+    # for each group, the sorted ids of its members, to draw same-group contacts by rank
+    members = [np.flatnonzero(group == g) for g in range(len(GROUPS))]
+    rank_bound = np.empty(n, dtype=np.int64)
+    for g, m in enumerate(members):
+        sel = group == g
+        rank_bound[sel] = np.searchsorted(m, bound[sel], side="left")
+    for j in range(k):
+        same = streams.uniform(f"population/contact_same/{j}", 0, ids) < homophily
+        pick = streams.uniform(f"population/contact_pick/{j}", 0, ids)
+        anyone = np.minimum((pick * bound).astype(np.int64), bound - 1)
+        chosen = anyone.copy()
+        for g, m in enumerate(members):
+            sel = np.flatnonzero((group == g) & same & (rank_bound > 0))
+            if len(sel):
+                r = np.minimum((pick[sel] * rank_bound[sel]).astype(np.int64), rank_bound[sel] - 1)
+                chosen[sel] = m[r]
+        out[:, j] = np.minimum(chosen, n - 1)
+    return out
+
+
+def first_day_of(sc: Scenario) -> dt.date:
+    return parse_date(sc.time.start)
