@@ -1,7 +1,9 @@
 """bordersim: an agent-based simulator of asylum-seeker flows across the Canada–US border."""
 
-from .model import BorderModel
-from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-
 __version__ = "0.1.0"
-__all__ = ["BorderModel", "Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "__version__"]
+
+from .model import BorderModel  # noqa: E402
+from .runner import compare, run_scenario  # noqa: E402
+from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
+
+__all__ = ["BorderModel", "Scenario", "ScenarioError", "compare", "load_scenario", "run_scenario", "scenario_from_dict", "__version__"]

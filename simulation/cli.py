@@ -1,6 +1,8 @@
 """The ``bordersim`` command.
 
     bordersim run SCENARIO --out DIR [--seed N] [--scale X] [--quiet]
+    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--workers N] [--executor local|dask]
+    bordersim report DIR
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
 
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .data import REPO_ROOT, DataError
+from .ensemble import EnsembleError
 from .scenario import ScenarioError
 
 EXIT_BAD_INPUT = 2
@@ -44,6 +47,19 @@ def _seed(text: str) -> int:
     return x
 
 
+def _positive_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            x = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a whole number; allowed: an integer >= 1") from None
+        if x < 1:
+            raise argparse.ArgumentTypeError(f"{flag} {x} is out of range; allowed: an integer >= 1")
+        return x
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bordersim", description="Asylum-seeker flows across the Canada-US border under STCA options.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,6 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the plots")
     run.add_argument("--force", action="store_true", help="rerun even if --out already holds this run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cmp_ = sub.add_parser("compare", help="run an ensemble of several options and compare them (resumable)")
+    cmp_.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
+    cmp_.add_argument("--out", type=Path, required=True, help="output folder (replications, summary, plots, report)")
+    cmp_.add_argument("--reference", default=None, help="name of the option the others are compared with (default: the first)")
+    cmp_.add_argument("--reps", type=_positive_int("--reps"), default=10, help="replications per option (default 10)")
+    cmp_.add_argument("--seed", type=_seed, default=None, help="master seed (default: the first scenario's run.seed)")
+    cmp_.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
+    cmp_.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
+    cmp_.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
+    cmp_.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cmp_.add_argument("--no-plots", action="store_true", help="skip the plots")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="rebuild summary, plots and report.md from a comparison folder, without rerunning")
+    rep.add_argument("out", type=Path, help="folder written by 'bordersim compare'")
+    rep.add_argument("--no-plots", action="store_true")
 
     val = sub.add_parser("validate", help="check a scenario file and print the resolved scenario")
     val.add_argument("scenario", type=Path)
@@ -86,6 +119,37 @@ def cmd_run(args) -> int:
 
         out = run_to_folder(scenario, args.out, progress=progress, plots=not args.no_plots)
     print(f"{scenario.name}: wrote {out}/monthly.csv, run.json" + ("" if args.no_plots else ", plots/"))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .runner import compare
+    from .scenario import load_scenario
+
+    scenarios = [load_scenario(p) for p in args.scenarios]
+    if args.scheduler and args.executor != "dask":
+        raise BadInput("--scheduler goes with --executor dask")
+    summary, _, result = compare(
+        scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
+        workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
+        plots=not args.no_plots,
+    )
+    print(f"{result.ran} replications run, {result.skipped} already on disk, {len(result.failures)} failed "
+          f"({result.wall_s:.1f} s)")
+    for f in result.failures:
+        print(f"bordersim: replication failed: scenario {f.scenario}, replication {f.rep}, seed {f.seed}: {f.error}", file=sys.stderr)
+    if result.failures:
+        print("bordersim: no summary written; rerun the same command to retry the failed replications", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}/summary.csv, differences.csv, report.md" + ("" if args.no_plots else ", plots/"))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import build_report
+
+    build_report(args.out, plots=not args.no_plots)
+    print(f"rebuilt {args.out}/summary.csv, differences.csv, report.md" + ("" if args.no_plots else ", plots/"))
     return 0
 
 
@@ -132,14 +196,14 @@ def cmd_list(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list}
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "report": cmd_report, "validate": cmd_validate, "list": cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, DataError, BadInput) as e:
+    except (ScenarioError, DataError, BadInput, EnsembleError) as e:
         print(f"bordersim: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PermissionError as e:

@@ -28,23 +28,38 @@ ROUTE_COLORS = {
     "port_turnbacks": "#e7298a",
     "air_claims": "#66a61e",
 }
-THOUSANDS = FuncFormatter(lambda x, _: f"{x:,.0f}")
+def _number(x, _pos=None) -> str:
+    """Thousands separators for large numbers, decimals for small ones (expected deaths are fractions)."""
+    if abs(x) >= 100 or x == int(x):
+        return f"{x:,.0f}"
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+THOUSANDS = FuncFormatter(_number)
 
 
 def month_dates(months) -> list[dt.date]:
     return [dt.date(int(m[:4]), int(m[5:7]), 15) for m in months]
 
 
-def mark_changes(ax, changes, first: dt.date, last: dt.date) -> None:
-    """Dashed grey lines at policy changes inside the plotted window, named at the top."""
+def mark_changes(ax, changes, first: dt.date, last: dt.date, labels: bool = True) -> None:
+    """Dashed grey lines at policy changes inside the plotted window, named at the top.
+
+    Changes on the same day share one line and one label.
+    """
+    by_day: dict[dt.date, list[str]] = {}
     for c in changes:
         for when, word in ((c.start, ""), (c.until, "end of ")):
-            if when is None or not first <= when <= last:
-                continue
-            ax.axvline(when, color="0.5", ls="--", lw=0.8, zorder=0)
-            label = word + c.name.replace("_", " ")
+            if when is not None and first <= when <= last:
+                names = by_day.setdefault(when, [])
+                label = word + c.name.replace("_", " ")
+                if label not in names:
+                    names.append(label)
+    for when, names in sorted(by_day.items()):
+        ax.axvline(when, color="0.5", ls="--", lw=0.8, zorder=0)
+        if labels:
             # vertical labels beside their line never collide with each other
-            ax.text(when, 0.98, label + " ", transform=ax.get_xaxis_transform(),
+            ax.text(when, 0.98, " / ".join(names) + " ", transform=ax.get_xaxis_transform(),
                     fontsize=7, color="0.35", va="top", ha="right", rotation=90)
 
 

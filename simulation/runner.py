@@ -88,3 +88,48 @@ def is_complete(out: Path, scenario: Scenario, seed: int, scale: float) -> bool:
         and meta.get("scale") == scale
         and (Path(out) / "monthly.csv").is_file()
     )
+
+
+# --- the Python API --------------------------------------------------------
+
+
+def _as_scenario(s, seed=None, scale=None) -> Scenario:
+    from .scenario import load_scenario
+
+    if isinstance(s, Scenario):
+        updates = {k: v for k, v in (("seed", seed), ("scale", scale)) if v is not None}
+        return s.model_copy(update={"run": s.run.model_copy(update=updates)}) if updates else s
+    return load_scenario(s, seed=seed, scale=scale)
+
+
+def run_scenario(scenario, seed: int | None = None, scale: float | None = None) -> pd.DataFrame:
+    """Run one scenario (a path or a :class:`Scenario`) once; return its monthly outputs."""
+    monthly, _ = simulate(_as_scenario(scenario, seed, scale))
+    return monthly
+
+
+def compare(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
+            scale: float | None = None, workers: int | None = None, executor: str = "local",
+            scheduler: str | None = None, progress: bool = False, plots: bool = True):
+    """Run an ensemble of several options and summarise it; resumes from what ``out`` already holds.
+
+    Returns ``(summary, differences, ensemble_result)``; summary and differences are pandas DataFrames
+    (also written to ``out/summary.csv`` and ``out/differences.csv``).
+    """
+    from .ensemble import check_names, replication_seeds, run_ensemble, write_manifest
+    from .report import build_report
+
+    scs = [_as_scenario(s) for s in scenarios]
+    reference = check_names(scs, reference)
+    master_seed = scs[0].run.seed if master_seed is None else master_seed
+    scale = scs[0].run.scale if scale is None else scale
+    scs = [s.model_copy(update={"run": s.run.model_copy(update={"scale": scale, "seed": master_seed})}) for s in scs]
+    seeds = replication_seeds(master_seed, reps)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(out, scs, reference, seeds, master_seed, scale)
+    result = run_ensemble(scs, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    if result.failures:
+        return None, None, result
+    summary, differences = build_report(out, plots=plots)
+    return summary, differences, result

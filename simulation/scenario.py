@@ -287,7 +287,7 @@ class BehaviourSpec(_Section):
     w_return: float = param(2.0, "utility", "assumption", "Disutility of being returned to the US.")
     w_hiding: float = param(1.0, "utility", "assumption", "Disutility of hiding in Canada through the return window.")
     w_reception: float = param(0.5, "utility", "assumption", "Value of reception in Canada (shelter, benefits, work permit) when shelters have room.")
-    asc_port: float = param(-6.0, "utility", "assumption", "Constant of claiming at an official land port (higher than Roxham: entering between ports is an offence, IRPA s.18).")
+    asc_port: float = param(-5.0, "utility", "assumption", "Constant of claiming at an official land port (higher than Roxham: entering between ports is an offence, IRPA s.18).")
     asc_roxham: float = param(-7.0, "utility", "assumption", "Constant of crossing at Roxham Road.")
     asc_irregular: float = param(-8.5, "utility", "assumption", "Constant of crossing elsewhere between ports.")
     asc_air: float = param(-7.5, "utility", "assumption", "Constant of flying to Canada.")
