@@ -14,8 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+OPTIONS := no_protocol protocol_2023 protocol_without_resettlement suspend_stca roxham_designated_port \
+	protocol_enforcement_surge protocol_irb_capacity_doubled
+REPS ?= 8
+SCALE ?= 0.01
+
 run: $(STAMP)
 	$(BIN)/bordersim run scenarios/history.toml --out results/history
+	$(BIN)/bordersim compare $(foreach o,$(OPTIONS),scenarios/$(o).toml) --reference no_protocol \
+		--reps $(REPS) --scale $(SCALE) --out results/options
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .outputs import LABELS  # noqa: E402
-from .plots import THOUSANDS, _save, mark_changes, month_dates, style_time_axis  # noqa: E402
+from .plots import COMPACT, _save, mark_changes, month_dates, style_time_axis  # noqa: E402
 from .summary import HEADLINE, METRIC_BY_NAME  # noqa: E402
 
 FIXED_COLOURS = {
@@ -63,9 +63,18 @@ def _series_frame(monthly: pd.DataFrame, columns) -> pd.DataFrame:
     return pd.DataFrame({"p05": g.quantile(0.05), "p50": g.quantile(0.5), "p95": g.quantile(0.95)})
 
 
-def _plot_band(ax, monthly_by_scenario, columns, start_month, changes, labels=True):
-    for name, monthly in monthly_by_scenario.items():
+def _plot_band(ax, monthly_by_scenario, columns, start_month, changes, labels=True, diverge_month=None):
+    """Median lines and 90% bands; before ``diverge_month`` all options are identical (common random
+    numbers), so that stretch is drawn once, in grey."""
+    for i, (name, monthly) in enumerate(monthly_by_scenario.items()):
         q = _series_frame(monthly[monthly["month"] >= start_month], columns)
+        if diverge_month:
+            if i == 0:
+                shared = q[q.index <= diverge_month]
+                d = month_dates(shared.index)
+                ax.fill_between(d, shared["p05"], shared["p95"], color="0.5", alpha=0.18, lw=0)
+                ax.plot(d, shared["p50"], color="0.35", lw=1.6, label="all options (identical before the change)")
+            q = q[q.index >= diverge_month]
         dates = month_dates(q.index)
         c = colour(name)
         ax.fill_between(dates, q["p05"], q["p95"], color=c, alpha=0.18, lw=0)
@@ -75,13 +84,14 @@ def _plot_band(ax, monthly_by_scenario, columns, start_month, changes, labels=Tr
     mark_changes(ax, changes, dates[0].replace(day=1), dates[-1], labels=labels)
 
 
-def timeseries_plots(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month: str, out_dir: Path) -> list[Path]:
+def timeseries_plots(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month: str, out_dir: Path,
+                     diverge_month: str | None = None) -> list[Path]:
     written = []
     for key in ("irregular_crossings", "roxham_crossings", "other_irregular_crossings", "port_claims", "returns",
                 "claims_in_canada", "deaths_expected", "irb_backlog_end", "quebec_shelter", "reception_cost", "us_backlog"):
         label, unit, cols = SERIES[key]
         fig, ax = plt.subplots(figsize=(10, 4.6))
-        _plot_band(ax, monthly_by_scenario, cols, start_month, changes)
+        _plot_band(ax, monthly_by_scenario, cols, start_month, changes, diverge_month=diverge_month)
         style_time_axis(ax, unit)
         ax.set_title(f"{label}: median and 90% band over replications", loc="left", fontsize=11)
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
@@ -99,7 +109,7 @@ def outcome_bars(summary: pd.DataFrame, window: str, out_dir: Path, metrics=HEAD
         err = np.vstack([rows["mean"] - rows["p05"], rows["p95"] - rows["mean"]]).clip(min=0)
         ax.barh(y, rows["mean"], xerr=err, color=[colour(n) for n in rows["scenario"]], capsize=3, error_kw={"lw": 1})
         ax.set_yticks(y, [n.replace("_", " ") for n in rows["scenario"]], fontsize=8)
-        ax.xaxis.set_major_formatter(THOUSANDS)
+        ax.xaxis.set_major_formatter(COMPACT)
         ax.set_title(m.label, fontsize=9, loc="left")
         ax.set_xlabel(m.unit, fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
@@ -141,12 +151,13 @@ def route_shares(monthly_by_scenario: dict[str, pd.DataFrame], start_month: str,
     return _save(fig, out_dir / "route_shares")
 
 
-def overview(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month: str, out_dir: Path) -> list[Path]:
+def overview(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month: str, out_dir: Path,
+             diverge_month: str | None = None) -> list[Path]:
     """One page: the six headline outcomes over time, one colour per option."""
     fig, axes = plt.subplots(3, 2, figsize=(13, 11), sharex=True)
     for i, (ax, key) in enumerate(zip(axes.ravel(), HEADLINE)):
         label, unit, cols = SERIES[key]
-        _plot_band(ax, monthly_by_scenario, cols, start_month, changes, labels=i == 0)
+        _plot_band(ax, monthly_by_scenario, cols, start_month, changes, labels=i == 0, diverge_month=diverge_month)
         style_time_axis(ax, unit)
         ax.set_title(label, loc="left", fontsize=10)
     handles, labels = axes[0, 0].get_legend_handles_labels()

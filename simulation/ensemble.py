@@ -206,12 +206,12 @@ def _run_dask(tasks, dicts, scale, workers, scheduler, done) -> None:
     try:
         if scheduler:
             try:
-                client = Client(scheduler, timeout="10s")
+                client = Client(scheduler, timeout="3s")
             except (OSError, TimeoutError) as e:
                 raise EnsembleError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({e})") from None
         else:
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=":0")
             client = Client(cluster)
         with client:
             futures = {client.submit(run_replication, dicts[t.scenario_index], t.seed, scale, t.path, pure=False): t for t in tasks}

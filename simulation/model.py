@@ -72,6 +72,19 @@ class BorderModel(mesa.Model):
             self.regime_of_day[d] = len(self.regimes) - 1
         self._regime_start = {k: int(np.argmax(self.regime_of_day == k)) for k in range(len(self.regimes))}
 
+        # dated parameters, evaluated once per day of the run (monthly figures, in persons)
+        days = [self.date_of(d) for d in range(self.n_days)]
+        self.daily = {
+            name: np.array([dated_value(value, day) for day in days])
+            for name, value in (
+                ("us_decisions_per_month", sc.us.decisions_per_month),
+                ("irb_decisions_per_month", sc.canada.irb_decisions_per_month),
+                ("background_claims_per_month", sc.canada.background_claims_per_month),
+                ("quebec_shelter_capacity", sc.canada.quebec_shelter_capacity),
+            )
+        }
+        self._days_in_month = np.array([_days_in_month(day) for day in days])
+
         # people
         self.schedule = arrival_schedule(sc)
         self.people = build_people(sc, self.streams, self.schedule)
@@ -124,15 +137,15 @@ class BorderModel(mesa.Model):
         self._news_shocks(d)
         if d % 7 == 0:
             self._spread_information(d)
-        self._us_decisions(d, date)
+        self._us_decisions(d)
         self._end_hiding(d, rules)
         self._decide(d, date, rules)
-        self._irb_decisions(d, date)
+        self._irb_decisions(d)
         self.shelters.release(d)
         self.recorder.add("reception_cost_cad", self.shelters.person_days() * self.spec.canada.shelter_cost_per_day)
         self.day += 1
         if self.day == self.n_days or self.date_of(self.day).day == 1:
-            self.recorder.close_month(date)
+            self.recorder.close_month(d, date)
             self.datacollector.collect(self)
         if self.day >= self.n_days:
             self.running = False
@@ -202,11 +215,11 @@ class BorderModel(mesa.Model):
 
     # --- the US side -----------------------------------------------------
 
-    def _us_capacity_per_day(self, date: dt.date) -> float:
-        return dated_value(self.spec.us.decisions_per_month, date) * self.scale * 12 / 365.25
+    def _us_capacity_per_day(self, d: int) -> float:
+        return self.daily["us_decisions_per_month"][d] * self.scale * 12 / 365.25
 
-    def _us_decisions(self, d: int, date: dt.date) -> None:
-        ids = self.us_cases.serve(self._us_capacity_per_day(date), self.people.state, State.US_POOL, self.n_entered)
+    def _us_decisions(self, d: int) -> None:
+        ids = self.us_cases.serve(self._us_capacity_per_day(d), self.people.state, State.US_POOL, self.n_entered)
         if len(ids) == 0:
             return
         granted = self.streams.uniform("us_decision", d, ids) < self.p_us[self.people.group[ids]]
@@ -215,12 +228,11 @@ class BorderModel(mesa.Model):
 
     # --- the decision ----------------------------------------------------
 
-    def _conditions(self, date: dt.date) -> Conditions:
-        ca = self.spec.canada
-        us_cap = self._us_capacity_per_day(date) * 365.25
-        irb_cap = dated_value(ca.irb_decisions_per_month, date) * self.scale * 12
+    def _conditions(self, d: int, date: dt.date) -> Conditions:
+        us_cap = self._us_capacity_per_day(d) * 365.25
+        irb_cap = self.daily["irb_decisions_per_month"][d] * self.scale * 12
         pool = self.pool_size
-        shelter_cap = dated_value(ca.quebec_shelter_capacity, date) * self.scale
+        shelter_cap = self.daily["quebec_shelter_capacity"][d] * self.scale
         room = 0.0 if shelter_cap <= 0 else max(0.0, 1.0 - self.shelters.occupancy[0] / shelter_cap)
         winter = self.spec.routes.winter_risk_multiplier if date.month in WINTER_MONTHS else 1.0
         return Conditions(
@@ -241,7 +253,7 @@ class BorderModel(mesa.Model):
         ids = due[p.state[due] == State.US_POOL]
         if len(ids) == 0:
             return
-        cond = self._conditions(date)
+        cond = self._conditions(d, date)
         b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
         group = p.group[ids]
         choice = np.empty(len(ids), dtype=np.int8)
@@ -345,7 +357,7 @@ class BorderModel(mesa.Model):
         need = in_quebec & (self.streams.uniform("shelter_need", d, ids) < ca.shelter_need_share)
         sheltered = ids[need]
         stays = -ca.shelter_stay_days * np.log(self.streams.uniform("shelter_stay", d, sheltered))
-        cap = dated_value(ca.quebec_shelter_capacity, date) * self.scale
+        cap = self.daily["quebec_shelter_capacity"][d] * self.scale
         _, moved = self.shelters.admit(d, stays, cap, self.rules_on(d).transfers_out_of_quebec)
         self.recorder.add("transfers_out_of_quebec", moved)
         self.recorder.add("reception_cost_cad", moved * ca.transfer_cost)
@@ -366,11 +378,10 @@ class BorderModel(mesa.Model):
 
     # --- the IRB ---------------------------------------------------------
 
-    def _irb_decisions(self, d: int, date: dt.date) -> None:
-        ca = self.spec.canada
-        days = _days_in_month(date)
-        self.irb.add_background(dated_value(ca.background_claims_per_month, date) * self.scale / days)
-        decided, ids = self.irb.serve(dated_value(ca.irb_decisions_per_month, date) * self.scale / days)
+    def _irb_decisions(self, d: int) -> None:
+        days = self._days_in_month[d]
+        self.irb.add_background(self.daily["background_claims_per_month"][d] * self.scale / days)
+        decided, ids = self.irb.serve(self.daily["irb_decisions_per_month"][d] * self.scale / days)
         self.recorder.add("irb_decisions", decided)
         if len(ids):
             accepted = self.streams.uniform("irb_decision", d, ids) < self.p_ca[self.people.group[ids]]

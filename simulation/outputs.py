@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from .scenario import dated_value
 
 #: Monthly flow columns (summed over the month), in output order.
 FLOW_COLUMNS = (
@@ -96,15 +95,15 @@ class MonthlyRecorder:
     def add(self, key: str, value: float) -> None:
         self._acc[key] += value
 
-    def close_month(self, date) -> None:
+    def close_month(self, d: int, date) -> None:
+        """Close the month whose last simulated day is ``d`` (on ``date``)."""
         m = self.model
         s = m.scale
-        ca = m.spec.canada
         row = {"month": f"{date.year:04d}-{date.month:02d}", "scenario": m.spec.name, "seed": m.seed}
         for k in FLOW_COLUMNS:
             row[k] = self._acc[k] / s
-        irb_cap = dated_value(ca.irb_decisions_per_month, date)
-        us_cap = dated_value(m.spec.us.decisions_per_month, date)
+        irb_cap = m.daily["irb_decisions_per_month"][d]
+        us_cap = m.daily["us_decisions_per_month"][d]
         row["irb_backlog"] = m.irb.backlog / s
         row["irb_wait_months"] = min(row["irb_backlog"] / irb_cap, 360.0) if irb_cap > 0 else 360.0
         row["quebec_shelter_population"] = m.shelters.occupancy[0] / s

@@ -35,7 +35,16 @@ def _number(x, _pos=None) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
+def _compact(x, _pos=None) -> str:
+    """Short tick labels for wide ranges: 250k, 3.2M, 1.5bn."""
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e4, "k")):
+        if abs(x) >= size:
+            return f"{x / size:,.1f}".rstrip("0").rstrip(".") + suffix
+    return _number(x)
+
+
 THOUSANDS = FuncFormatter(_number)
+COMPACT = FuncFormatter(_compact)
 
 
 def month_dates(months) -> list[dt.date]:
@@ -64,7 +73,7 @@ def mark_changes(ax, changes, first: dt.date, last: dt.date, labels: bool = True
 
 
 def style_time_axis(ax, ylabel: str) -> None:
-    ax.yaxis.set_major_formatter(THOUSANDS)
+    ax.yaxis.set_major_formatter(COMPACT)
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))

@@ -19,6 +19,7 @@ from .compare_plots import outcome_bars, overview, route_shares, timeseries_plot
 from .ensemble import load_replications, read_manifest, save_text
 from .outputs import to_csv_bytes, write_atomic
 from .runner import git_commit
+from .rules import RuleChange
 from .scenario import Scenario, parse_date, scenario_from_dict
 from .summary import HEADLINE, METRIC_BY_NAME, summarise, windows
 
@@ -36,14 +37,15 @@ def build_report(out: Path, plots: bool = True) -> tuple[pd.DataFrame, pd.DataFr
     write_atomic(out / "differences.csv", to_csv_bytes(differences))
     ref = next(s for s in scenarios if s.name == reference)
     start = _plot_start(ref)
-    changes = _changes_to_mark(scenarios, start)
+    changes = _changes_to_mark(scenarios, start, ref.scenario.policy_date)
+    diverge = windows(ref)["after_change"][0] if "after_change" in windows(ref) else None
     focus = "after_change" if "after_change" in windows(ref) else "whole_horizon"
     if plots:
         pdir = out / "plots"
-        timeseries_plots(per_scenario, changes, start, pdir)
+        timeseries_plots(per_scenario, changes, start, pdir, diverge)
         outcome_bars(summary, focus, pdir)
         route_shares(per_scenario, windows(ref)[focus][0], pdir)
-        overview(per_scenario, changes, start, pdir)
+        overview(per_scenario, changes, start, pdir, diverge)
     save_text(out / "report.md", report_text(manifest, scenarios, reference, summary, differences, focus, plots))
     return summary, differences
 
@@ -56,12 +58,19 @@ def _plot_start(sc: Scenario) -> str:
     return max(f"{d.year - 2:04d}-{d.month:02d}", sc.time.start)
 
 
-def _changes_to_mark(scenarios: list[Scenario], start_month: str):
+def _changes_to_mark(scenarios: list[Scenario], start_month: str, policy_date: str | None):
+    """Rule changes to draw: those in the plotted window, with every change starting on the policy date
+    (where the options differ) drawn as one line named 'options start'."""
     seen, out = set(), []
     first = dt.date(int(start_month[:4]), int(start_month[5:7]), 1)
+    diverge = parse_date(policy_date) if policy_date else None
+    if diverge:
+        out.append(RuleChange(name="options_start", start=diverge))
     for sc in scenarios:
         for c in sc.rule_changes():
             key = (c.name, c.start, c.until)
+            if c.start == diverge and c.until is None:
+                continue
             if key not in seen and (c.start >= first or (c.until and c.until >= first)):
                 seen.add(key)
                 out.append(c)
