@@ -1,9 +1,11 @@
-"""The route decision: a multinomial logit over six options, for all deciders at once.
+"""The route decision: a nested logit over six options, for all deciders at once.
 
 Utility of each option for each decider (arrays of shape ``(n, 6)``):
 
 * stay in US processing: ``w_protection * p_us - w_wait * wait_us``;
-* a route to Canada: its constant, plus the chance the person believes they
+* a route to Canada: its constant and the person's own taste for leaving
+  for Canada (a random effect, so some people want to go far more than
+  others: a mixed logit), plus the chance the person believes they
   may claim times the value of a Canadian claim (protection, wait, reception),
   plus the chance of being returned times the value of staying less the cost
   of being returned, less travel cost relative to money, less physical risk
@@ -12,8 +14,17 @@ Utility of each option for each decider (arrays of shape ``(n, 6)``):
 * give up or go elsewhere: a constant.
 
 Unavailable options (route unknown, Roxham closed, no visa to fly) get
-``-inf``. The choice adds a Gumbel draw per person and option from the
-person's own random slot and takes the best.
+``-inf``.
+
+The four routes to Canada form one nest ("go north") beside "stay" and
+"leave": someone set on leaving the US for Canada who finds one route closed
+looks first at the other routes, not back at staying (the substitution the
+Public Safety memo and the Canadian Council for Refugees feared in 2023).
+``nest_scale`` (0 < λ ≤ 1) sets how close substitutes the routes are; λ = 1
+is the plain multinomial logit. The draw is exact and uses common random
+numbers: the nest is the best of (stay, λ·logsumexp(V/λ), leave) plus a
+Gumbel draw each, the route the best of V/λ plus a Gumbel draw each, all
+read from the person's own random slots.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ OPTION_LABELS = {
     Option.LEAVE: "give up or go elsewhere",
 }
 N_OPTIONS = len(Option)
+NORTH = np.array([Option.PORT, Option.ROXHAM, Option.IRREGULAR, Option.AIR])
 
 
 @dataclass
@@ -58,6 +70,7 @@ class Deciders:
     money: np.ndarray
     risk_tolerance: np.ndarray
     household_size: np.ndarray
+    north_taste: np.ndarray
 
 
 @dataclass
@@ -71,9 +84,9 @@ class Conditions:
     death_risk_irregular: float
 
 
-def claim_chance(rules: R.RuleSet, option: Option, has_exception: np.ndarray, eligible_rate: float) -> np.ndarray:
+def claim_chance(rules: R.RuleSet, option: Option, has_exception: np.ndarray, ineligibility_rate: float) -> np.ndarray:
     """The chance a person may claim after taking ``option``, under ``rules`` (as the person believes them)."""
-    exc = has_exception.astype(float) * (1.0 - eligible_rate)
+    exc = has_exception.astype(float) * (1.0 - ineligibility_rate)
     if option == Option.PORT or (option == Option.ROXHAM and R.roxham_is_port(rules)):
         return exc if rules.stca_at_ports else np.ones_like(exc)
     if option in (Option.ROXHAM, Option.IRREGULAR):
@@ -84,7 +97,7 @@ def claim_chance(rules: R.RuleSet, option: Option, has_exception: np.ndarray, el
     return np.ones_like(exc)
 
 
-def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, eligible_rate: float) -> np.ndarray:
+def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, ineligibility_rate: float) -> np.ndarray:
     """Utility matrix ``(n, N_OPTIONS)``; ``b`` is the behaviour spec, ``routes`` the routes spec."""
     n = len(d.aware)
     u = np.full((n, N_OPTIONS), -np.inf)
@@ -96,8 +109,8 @@ def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, eligible_
     u[:, Option.LEAVE] = b.asc_leave
 
     def route(option: Option, asc: float, cost: float, risk: float, hides: bool) -> np.ndarray:
-        p = claim_chance(rules, option, d.has_exception, eligible_rate)
-        value = asc + p * canada + (1.0 - p) * returned
+        p = claim_chance(rules, option, d.has_exception, ineligibility_rate)
+        value = asc + d.north_taste + p * canada + (1.0 - p) * returned
         value -= b.w_cost * cost * hh / d.money
         value -= b.w_risk * (risk * 1000.0) * hh / d.risk_tolerance
         if hides:
@@ -117,13 +130,41 @@ def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, eligible_
     return u
 
 
-def choose(u: np.ndarray, gumbel: np.ndarray) -> np.ndarray:
-    """The option with the highest utility plus its Gumbel draw (a multinomial logit draw)."""
-    return np.argmax(u + gumbel, axis=1).astype(np.int8)
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    """Row-wise log-sum-exp; -inf where every entry is -inf."""
+    m = np.max(x, axis=1)
+    out = np.full(len(x), -np.inf)
+    ok = np.isfinite(m)
+    out[ok] = m[ok] + np.log(np.exp(x[ok] - m[ok, None]).sum(axis=1))
+    return out
 
 
-def logit_probabilities(u: np.ndarray) -> np.ndarray:
-    """Choice probabilities of the logit (for tests and diagnostics)."""
-    m = np.max(u, axis=1, keepdims=True)
-    e = np.exp(u - m)
-    return e / e.sum(axis=1, keepdims=True)
+def inclusive_value(u: np.ndarray, nest_scale: float) -> np.ndarray:
+    """Value of the 'go north' nest: λ·logsumexp(V_routes/λ)."""
+    return nest_scale * _logsumexp(u[:, NORTH] / nest_scale)
+
+
+def choose(u: np.ndarray, route_gumbel: np.ndarray, nest_gumbel: np.ndarray, nest_scale: float = 1.0) -> np.ndarray:
+    """A nested-logit draw: the nest (stay / north / leave), then the route within 'north'.
+
+    ``route_gumbel`` is ``(n, N_OPTIONS)``, ``nest_gumbel`` is ``(n, 3)``.
+    """
+    top = np.column_stack([u[:, Option.STAY], inclusive_value(u, nest_scale), u[:, Option.LEAVE]]) + nest_gumbel
+    nest = np.argmax(top, axis=1)
+    route = NORTH[np.argmax(u[:, NORTH] / nest_scale + route_gumbel[:, NORTH], axis=1)]
+    return np.where(nest == 0, Option.STAY, np.where(nest == 2, Option.LEAVE, route)).astype(np.int8)
+
+
+def choice_probabilities(u: np.ndarray, nest_scale: float = 1.0) -> np.ndarray:
+    """Probabilities of the nested logit (for tests and diagnostics)."""
+    iv = inclusive_value(u, nest_scale)
+    top = np.column_stack([u[:, Option.STAY], iv, u[:, Option.LEAVE]])
+    p_top = np.exp(top - _logsumexp(top)[:, None])
+    within = np.zeros_like(u)
+    routes = u[:, NORTH] / nest_scale
+    ok = np.isfinite(iv)
+    within[np.ix_(ok, NORTH)] = np.exp(routes[ok] - _logsumexp(routes[ok])[:, None])
+    out = within * p_top[:, [1]]
+    out[:, Option.STAY] = p_top[:, 0]
+    out[:, Option.LEAVE] = p_top[:, 2]
+    return out

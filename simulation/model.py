@@ -90,7 +90,8 @@ class BorderModel(mesa.Model):
         self.people = build_people(sc, self.streams, self.schedule)
         self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
         self.n_entered = 0
-        self.pool_size = 0.0
+        self.state_count = np.zeros(256, dtype=np.int64)
+        self._decisions_due: dict[int, list[np.ndarray]] = defaultdict(list)
         self.mesa_agents = len(self.people) <= max_mesa_agents
 
         rates = data.grant_rates()
@@ -133,7 +134,6 @@ class BorderModel(mesa.Model):
         d, date = self.day, self.date_of(self.day)
         rules = self.regimes[self.regime_of_day[d]]
         self._enter_arrivals(d, date, rules)
-        self.pool_size = float(np.count_nonzero(self.people.state[: self.n_entered] == State.US_POOL))
         self._news_shocks(d)
         if d % 7 == 0:
             self._spread_information(d)
@@ -164,10 +164,10 @@ class BorderModel(mesa.Model):
             return
         p = self.people
         ids = np.arange(lo, hi)
-        p.state[ids] = State.US_POOL
+        self._move(ids, State.US_POOL)
         p.aware[ids] = p.aware_at_entry[ids]
         p.known_regime[ids] = p.known_regime[p.contacts[ids, 0]] if d > 0 else self.regime_of_day[d]
-        p.next_decision[ids] = d + self._interval(d, ids)
+        self._schedule(d, ids)
         self.n_entered = hi
         if self.mesa_agents:
             AsylumSeeker.create_agents(self, len(ids), person_id=ids)
@@ -185,7 +185,35 @@ class BorderModel(mesa.Model):
         cand = arrivals[eligible[self.people.group[arrivals]]]
         take = cand[: int(self._resettle_quota)]
         self._resettle_quota -= len(take)
-        self.people.state[take] = State.RESETTLED
+        self._move(take, State.RESETTLED)
+
+    # --- bookkeeping ----------------------------------------------------
+
+    def _move(self, ids: np.ndarray, new_state) -> None:
+        """Change the state of ``ids``, keeping the count of persons per state exact."""
+        if len(ids) == 0:
+            return
+        p = self.people
+        self.state_count -= np.bincount(p.state[ids], minlength=256)
+        p.state[ids] = new_state
+        self.state_count += np.bincount(p.state[ids], minlength=256)
+
+    @property
+    def pool_size(self) -> int:
+        """Persons (agents) in US processing now."""
+        return int(self.state_count[State.US_POOL])
+
+    def _schedule(self, d: int, ids: np.ndarray) -> None:
+        """Set each person's next decision day and file them under it, so a day costs only its deciders."""
+        if len(ids) == 0:
+            return
+        days = d + self._interval(d, ids)
+        self.people.next_decision[ids] = days
+        order = np.argsort(days, kind="stable")
+        days, ids = days[order], ids[order]
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        for day, group in zip(days[np.r_[0, cuts]], np.split(ids, cuts)):
+            self._decisions_due[int(day)].append(group)
 
     def _interval(self, d: int, ids: np.ndarray) -> np.ndarray:
         """Days until a person reconsiders: geometric with the scenario's mean."""
@@ -223,7 +251,7 @@ class BorderModel(mesa.Model):
         if len(ids) == 0:
             return
         granted = self.streams.uniform("us_decision", d, ids) < self.p_us[self.people.group[ids]]
-        self.people.state[ids] = np.where(granted, State.US_GRANTED, State.US_DENIED)
+        self._move(ids, np.where(granted, State.US_GRANTED, State.US_DENIED))
         self.recorder.add("us_decisions", len(ids))
 
     # --- the decision ----------------------------------------------------
@@ -249,8 +277,12 @@ class BorderModel(mesa.Model):
 
     def _decide(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
         p = self.people
-        due = np.flatnonzero(p.next_decision[: self.n_entered] == d)
-        ids = due[p.state[due] == State.US_POOL]
+        batches = self._decisions_due.pop(d, None)
+        if not batches:
+            return
+        due = np.concatenate(batches)
+        # a person rescheduled or gone since this entry was made has a newer entry, or none
+        ids = np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
         if len(ids) == 0:
             return
         cond = self._conditions(d, date)
@@ -258,6 +290,7 @@ class BorderModel(mesa.Model):
         group = p.group[ids]
         choice = np.empty(len(ids), dtype=np.int8)
         gumbel = self.streams.gumbel("route_choice", d, ids, len(Option))
+        nest_gumbel = self.streams.gumbel("route_choice/nest", d, ids, 3)
         # people act on the rules they believe are in force
         for k in np.unique(p.known_regime[ids]):
             sel = np.flatnonzero(p.known_regime[ids] == k)
@@ -273,17 +306,24 @@ class BorderModel(mesa.Model):
                 money=p.money[sub].astype(float),
                 risk_tolerance=p.risk_tolerance[sub].astype(float),
                 household_size=p.household_size[sub].astype(float),
+                north_taste=p.north_taste[sub].astype(float),
             )
-            choice[sel] = choose(utilities(believed, deciders, cond, b, routes, ca.ineligibility_rate), gumbel[sel])
+            u = utilities(believed, deciders, cond, b, routes, ca.ineligibility_rate)
+            choice[sel] = choose(u, gumbel[sel], nest_gumbel[sel], b.nest_scale)
         # ...but the rules in force decide what happens to them
         stay = ids[choice == Option.STAY]
-        p.next_decision[stay] = d + self._interval(d, stay)
+        self._schedule(d, stay)
         leave = ids[choice == Option.LEAVE]
-        p.state[leave] = State.LEFT
+        self._move(leave, State.LEFT)
         self.recorder.add("left_us_process", len(leave))
         self._at_port(d, date, rules, ids[choice == Option.PORT], quebec_share=ca.quebec_share_port)
         roxham = ids[choice == Option.ROXHAM]
-        if R.roxham_is_port(rules):
+        if not R.roxham_is_open(rules):
+            # they find the road closed: they learn the rules in force and reconsider later
+            self.people.known_regime[roxham] = self.regime_of_day[d]
+            self._schedule(d, roxham)
+            self.recorder.add("roxham_closed_turned_away", len(roxham))
+        elif R.roxham_is_port(rules):
             self.recorder.add("roxham_port_arrivals", len(roxham))
             self._at_port(d, date, rules, roxham, quebec_share=1.0)
         else:
@@ -295,7 +335,7 @@ class BorderModel(mesa.Model):
         can = R.can_fly(rules, needs_visa, p.document_holder[air])
         self.recorder.add("air_claims", int(can.sum()))
         self._claim(d, date, air[can], quebec_share=0.0)
-        p.next_decision[air[~can]] = d + self._interval(d, air[~can])  # denied boarding: back to deciding later
+        self._schedule(d, air[~can])  # denied boarding: back to deciding later
 
     def _eligible(self, d: int, ids: np.ndarray) -> np.ndarray:
         return self.streams.uniform("eligibility", d, ids) >= self.spec.canada.ineligibility_rate
@@ -318,6 +358,8 @@ class BorderModel(mesa.Model):
         rec = self.recorder
         rec.add("roxham_crossings" if route == "roxham" else "other_irregular_crossings", len(ids))
         rec.add("deaths_expected", len(ids) * death_risk)
+        if route != "roxham":
+            rec.add("deaths_expected_elsewhere", len(ids) * death_risk)
         detected = self.streams.uniform("detection", d, ids) < detection
         in_quebec = np.ones(len(ids), bool) if quebec_share >= 1 else self.streams.uniform("in_quebec", d, ids) < quebec_share
         rec.add("interceptions", int(detected.sum()))
@@ -332,7 +374,7 @@ class BorderModel(mesa.Model):
         hide = claim & ~detected & rules.stca_between_ports
         hiding = ids[hide]
         if len(hiding):
-            self.people.state[hiding] = State.HIDING
+            self._move(hiding, State.HIDING)
             self._hide_release[d + rules.return_window_days].append(hiding)
         self._claim(d, date, ids[claim & ~hide], quebec_share, in_quebec[claim & ~hide])
 
@@ -349,7 +391,7 @@ class BorderModel(mesa.Model):
         if len(ids) == 0:
             return
         ca = self.spec.canada
-        self.people.state[ids] = State.CLAIMANT
+        self._move(ids, State.CLAIMANT)
         self.irb.enqueue(ids)
         self.recorder.add("claims_in_canada", len(ids))
         if in_quebec is None:
@@ -370,10 +412,10 @@ class BorderModel(mesa.Model):
         if len(ids) == 0:
             return
         p = self.people
-        p.state[ids] = State.US_POOL
+        self._move(ids, State.US_POOL)
         p.returns[ids] += 1
         p.known_regime[ids] = self.regime_of_day[d]
-        p.next_decision[ids] = d + self._interval(d, ids)
+        self._schedule(d, ids)
         self.us_cases.rejoin(ids)
 
     # --- the IRB ---------------------------------------------------------
@@ -385,14 +427,13 @@ class BorderModel(mesa.Model):
         self.recorder.add("irb_decisions", decided)
         if len(ids):
             accepted = self.streams.uniform("irb_decision", d, ids) < self.p_ca[self.people.group[ids]]
-            self.people.state[ids] = np.where(accepted, State.PROTECTED, State.REJECTED)
+            self._move(ids, np.where(accepted, State.PROTECTED, State.REJECTED))
 
     # --- inspection ------------------------------------------------------
 
     def state_counts(self) -> dict[str, int]:
         """Persons (agents) in each state among those who have entered."""
-        counts = np.bincount(self.people.state[: self.n_entered], minlength=256)
-        return {s.name: int(counts[s]) for s in ENTERED_STATES}
+        return {s.name: int(self.state_count[s]) for s in ENTERED_STATES}
 
     def person(self, person_id: int) -> AsylumSeeker:
         """A Mesa view of one person (created on demand when the run keeps no Mesa agents)."""

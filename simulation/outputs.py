@@ -24,6 +24,7 @@ FLOW_COLUMNS = (
     "port_claims",
     "port_turnbacks",
     "roxham_port_arrivals",
+    "roxham_closed_turned_away",
     "air_claims",
     "protocol_returns",
     "directed_back",
@@ -37,6 +38,7 @@ FLOW_COLUMNS = (
     "reception_cost_cad",
     "resettled",
     "deaths_expected",
+    "deaths_expected_elsewhere",
     "left_us_process",
     "us_decisions",
 )
@@ -59,6 +61,7 @@ LABELS = {
     "port_claims": "Claims at land ports",
     "port_turnbacks": "Turned back at land ports (STCA)",
     "roxham_port_arrivals": "Arrivals at a Roxham port of entry",
+    "roxham_closed_turned_away": "Found Roxham Road closed and went back",
     "air_claims": "Claims after flying in",
     "protocol_returns": "Returned under the 2023 Protocol",
     "directed_back": "Directed back (COVID-19 orders)",
@@ -72,6 +75,7 @@ LABELS = {
     "reception_cost_cad": "Reception cost (CAD)",
     "resettled": "Humanitarian places used",
     "deaths_expected": "Expected deaths crossing",
+    "deaths_expected_elsewhere": "Expected deaths crossing elsewhere between ports",
     "left_us_process": "Left the US process (gave up or went elsewhere)",
     "us_decisions": "US asylum decisions",
     "irb_backlog": "IRB backlog (claims pending)",
@@ -123,12 +127,19 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, float_format="%.4f", lineterminator="\n").encode()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, content: bytes) -> None:
     """Write a file via a temporary file in the same folder, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(content)
             f.flush()
@@ -153,6 +164,7 @@ def staged_directory(out: Path):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
     except BaseException:

@@ -40,7 +40,7 @@ ENTERED_STATES = [s for s in State if s != State.NOT_ENTERED]
 
 # attributes that are fixed at set-up
 FIXED = ("group", "entry_day", "us_arrival_day", "family", "unaccompanied_minor", "document_holder",
-         "public_interest", "household_size", "money", "risk_tolerance", "aware_at_entry")
+         "public_interest", "household_size", "money", "risk_tolerance", "north_taste", "aware_at_entry")
 
 
 @dataclass
@@ -57,6 +57,7 @@ class People:
     household_size: np.ndarray
     money: np.ndarray
     risk_tolerance: np.ndarray
+    north_taste: np.ndarray  # how much more than others this person wants to leave for Canada (utility)
     aware_at_entry: np.ndarray
     contacts: np.ndarray  # (n, k) ids of earlier persons
     # changing
@@ -161,6 +162,7 @@ def build_people(sc: Scenario, streams: Streams, schedule: ArrivalSchedule) -> P
         household_size=household.astype(np.int16),
         money=money.astype(np.float32),
         risk_tolerance=risk_tol.astype(np.float32),
+        north_taste=(beh.north_taste_sd * streams.normal("population/north_taste", 0, ids)).astype(np.float32),
         aware_at_entry=u("aware") < beh.initial_awareness,
         contacts=contacts,
         state=np.full(n, State.NOT_ENTERED, dtype=np.uint8),

@@ -22,8 +22,8 @@ import numpy as np
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
-_TO_UNIT = 1.0 / float(1 << 53)
+_S30, _S27, _S31, _S12 = (np.uint64(s) for s in (30, 27, 31, 12))
+_TO_UNIT = 1.0 / float(1 << 52)
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -67,7 +67,8 @@ class Streams:
 
     def uniform(self, name: str, step: int, slots: np.ndarray) -> np.ndarray:
         """Uniform floats strictly inside (0, 1), one per slot (so logs never see 0 or 1)."""
-        return ((self.bits(name, step, slots) >> _S11).astype(np.float64) + 0.5) * _TO_UNIT
+        # 52 bits + 0.5 is exact in a double, so the result never rounds to 0 or 1
+        return ((self.bits(name, step, slots) >> _S12).astype(np.float64) + 0.5) * _TO_UNIT
 
     def normal(self, name: str, step: int, slots: np.ndarray) -> np.ndarray:
         """Standard normal draws, one per slot (inverse-CDF-free Box–Muller on two slots)."""

@@ -108,7 +108,7 @@ def report_text(manifest, scenarios, reference, summary, differences, window, pl
     for _, r in differences[(differences.window == window) & differences.metric.isin(HEADLINE)].iterrows():
         ratio = r["width_ratio_unpaired_to_paired"]
         lines.append(f"| {r['scenario']} | {METRIC_BY_NAME[r['metric']].label} | {_fmt(r['mean'])} | "
-                     f"[{_fmt(r['p05'])}, {_fmt(r['p95'])}] | {'n/a' if not np.isfinite(ratio) else f'{ratio:.1f}'} |")
+                     f"[{_fmt(r['p05'])}, {_fmt(r['p95'])}] | {_ratio(ratio)} |")
     if plots:
         lines += ["", "## Plots", ""]
         for name, title in (("overview", "Overview"), ("outcomes", "Outcomes by option"), ("route_shares", "Routes taken"),
@@ -127,6 +127,12 @@ def report_text(manifest, scenarios, reference, summary, differences, window, pl
               f"- master seed {manifest['master_seed']}; replication seeds: {', '.join(map(str, manifest['seeds']))}",
               "- scenario digests: " + ", ".join(f"{s['name']} `{s['digest']}`" for s in manifest["scenarios"]), ""]
     return "\n".join(lines)
+
+
+def _ratio(x: float) -> str:
+    if np.isinf(x):
+        return "paired differences identical"
+    return "n/a" if not np.isfinite(x) else f"{x:.1f}"
 
 
 def _window_span(scenarios, reference, window) -> str:

@@ -59,7 +59,7 @@ class RuleSet:
     #: All irregular crossers intercepted are directed back to the US (Quarantine Act orders, 2020-03-21 .. 2021-11-21).
     direct_back: bool = False
     #: Probability that a person crossing between ports away from Roxham is detected by the RCMP/CBSA.
-    between_ports_detection: float = 0.5
+    between_ports_detection: float = 0.25
     #: Probability that a person crossing at Roxham Road is intercepted by the RCMP.
     roxham_interception: float = 0.99
     #: Nationality groups that need a visa (or eTA they cannot get) to fly to Canada.

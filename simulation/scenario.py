@@ -26,7 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .groups import GROUPS, WESTERN_HEMISPHERE
 from .rules import EXCEPTIONS, ROXHAM_STATUSES, RuleChange, RuleSet
@@ -107,7 +107,8 @@ def _check_dated(value: Dated, minimum: float = 0.0, maximum: float | None = Non
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # strict: a TOML string "yes" is not a bool and "14" is not a number (ints are still fine as floats)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 def _per_group(value: dict[str, float]) -> dict[str, float]:
@@ -149,7 +150,9 @@ class TimeSpec(_Section):
         return v
 
     @model_validator(mode="after")
-    def _order(self):
+    def _order(self, info: ValidationInfo):
+        if _partial(info):
+            return self
         if parse_date(self.end) < parse_date(self.start):
             raise ValueError(f"end {self.end} is before start {self.start}")
         return self
@@ -184,7 +187,7 @@ class RuleFields(_Section):
     direct_back: bool = param(False, "bool", "Quarantine Act orders 2020-03-21 .. 2021-11-21 (Public Safety binder 2020-07)",
                               "Intercepted irregular crossers are directed back to the US.")
     between_ports_detection: Probability = param(
-        0.5, "probability", "assumption", "Chance a crosser away from Roxham is detected (within the return window)."
+        0.25, "probability", "assumption", "Chance a crosser away from Roxham is detected (within the return window)."
     )
     roxham_interception: Probability = param(
         0.99, "probability", "RCMP intercepted nearly all Roxham crossers (domain brief); 0.99 is an assumption",
@@ -263,7 +266,7 @@ class NewsEvent(_Section):
     """A news shock that makes people in the US aware of the northern routes."""
 
     name: str
-    date: str
+    date: str | None = Field(None, description="Day of the news ('YYYY-MM-DD').")
     groups: list[Group] = Field(default_factory=lambda: list(GROUPS))
     awareness_boost: Probability = param(0.0, "share", "assumption", "Share of the unaware in these groups who learn of the routes that day.")
     enabled: bool = True
@@ -272,7 +275,8 @@ class NewsEvent(_Section):
     @field_validator("date")
     @classmethod
     def _date(cls, v):
-        parse_date(v)
+        if v is not None:
+            parse_date(v)
         return v
 
 
@@ -284,14 +288,16 @@ class BehaviourSpec(_Section):
     w_wait: float = param(0.4, "utility per year", "assumption", "Disutility of each year of waiting for a decision.")
     w_cost: float = param(1.0, "utility per (cost / money)", "assumption", "Disutility of travel cost relative to the person's money.")
     w_risk: float = param(0.5, "utility per 1/1,000 death risk", "assumption", "Disutility of physical risk, divided by risk tolerance.")
-    w_return: float = param(2.0, "utility", "assumption", "Disutility of being returned to the US.")
-    w_hiding: float = param(1.0, "utility", "assumption", "Disutility of hiding in Canada through the return window.")
+    w_return: float = param(2.5, "utility", "assumption", "Disutility of being returned to the US.")
+    w_hiding: float = param(0.5, "utility", "assumption", "Disutility of hiding in Canada through the return window.")
     w_reception: float = param(0.5, "utility", "assumption", "Value of reception in Canada (shelter, benefits, work permit) when shelters have room.")
-    asc_port: float = param(-5.0, "utility", "assumption", "Constant of claiming at an official land port (higher than Roxham: entering between ports is an offence, IRPA s.18).")
-    asc_roxham: float = param(-7.0, "utility", "assumption", "Constant of crossing at Roxham Road.")
-    asc_irregular: float = param(-8.5, "utility", "assumption", "Constant of crossing elsewhere between ports.")
-    asc_air: float = param(-7.5, "utility", "assumption", "Constant of flying to Canada.")
+    asc_port: float = param(-7.0, "utility", "assumption", "Constant of claiming at an official land port (higher than Roxham: entering between ports is an offence, IRPA s.18).")
+    asc_roxham: float = param(-9.0, "utility", "assumption", "Constant of crossing at Roxham Road.")
+    asc_irregular: float = param(-9.5, "utility", "assumption", "Constant of crossing elsewhere between ports.")
+    asc_air: float = param(-9.5, "utility", "assumption", "Constant of flying to Canada.")
     asc_leave: float = param(-6.5, "utility", "assumption", "Constant of giving up on the US process or going elsewhere.")
+    north_taste_sd: float = param(2.0, "utility (sd)", "assumption", "Spread between people of the wish to leave for Canada (normal random effect on every route north).", ge=0)
+    nest_scale: float = param(0.5, "dimensionless (0-1]", "assumption", "Nested logit scale of the routes to Canada: lower means closer substitutes; 1 is a plain logit.", gt=0, le=1)
     initial_awareness: Probability = param(0.02, "share", "assumption", "Share of people in the US aware of the northern routes at the start.")
     awareness_news_rate: float = param(0.0002, "per day", "assumption", "Daily chance an unaware person learns of the routes from the news.", ge=0)
     awareness_contact_rate: float = param(0.01, "per day", "assumption", "Daily chance of learning, times the share of one's contacts who know.", ge=0)
@@ -408,7 +414,7 @@ class RoutesSpec(_Section):
 
     cost_port_usd: float = param(150.0, "USD", "assumption: bus New York-Plattsburgh plus taxi (~US$60, domain brief)", "Travel cost to a land port.", ge=0)
     cost_roxham_usd: float = param(150.0, "USD", "assumption: bus to Plattsburgh plus taxi US$50-75 (domain brief)", "Travel cost to Roxham Road.", ge=0)
-    cost_irregular_usd: float = param(1500.0, "USD", "assumption: smuggler fees", "Travel cost of a crossing elsewhere.", ge=0)
+    cost_irregular_usd: float = param(1000.0, "USD", "assumption: smuggler fees", "Travel cost of a crossing elsewhere.", ge=0)
     cost_air_usd: float = param(400.0, "USD", "assumption", "Flight to Canada.", ge=0)
     death_risk_roxham: Probability = param(1e-5, "probability per crossing", "assumption", "Death risk at Roxham Road.")
     death_risk_irregular: Probability = param(2e-4, "probability per crossing", "assumption", "Death risk crossing elsewhere, outside winter.")
@@ -432,7 +438,10 @@ class Scenario(_Section):
     run: RunSpec = Field(default_factory=RunSpec)
 
     @model_validator(mode="after")
-    def _dates_in_window(self):
+    def _dates_in_window(self, info: ValidationInfo):
+        """Checks that need the whole scenario: made on the resolved scenario, not on each file of a chain."""
+        if _partial(info):
+            return self
         first, last = self.time.first_day, self.time.last_day
         names = set()
         for i, c in enumerate(self.policy.change):
@@ -449,6 +458,8 @@ class Scenario(_Section):
             if c.until is not None and parse_date(c.until) <= start:
                 raise ValueError(f"policy.change[{i}] ({c.name}): until = {c.until} must be after from = {c.start}")
         for i, n in enumerate(self.behaviour.news):
+            if n.enabled and n.date is None:
+                raise ValueError(f"behaviour.news[{i}] ({n.name}): 'date' is required")
             if n.enabled and not first <= parse_date(n.date) <= last:
                 raise ValueError(f"behaviour.news[{i}] ({n.name}): date = {n.date} is outside the window {first} .. {last}")
         return self
@@ -571,9 +582,13 @@ def _format_error(path: Path, err: ValidationError) -> ScenarioError:
     return ScenarioError(path, key, f"{value!r} is not allowed: {msg}" if "input" in e and not isinstance(value, dict) else msg)
 
 
-def _validate(path: Path, raw: dict) -> Scenario:
+def _partial(info: ValidationInfo | None) -> bool:
+    return bool(info is not None and info.context and info.context.get("partial"))
+
+
+def _validate(path: Path, raw: dict, partial: bool = False) -> Scenario:
     try:
-        return Scenario.model_validate(raw)
+        return Scenario.model_validate(raw, context={"partial": partial})
     except ValidationError as err:
         raise _format_error(path, err) from None
 
@@ -584,7 +599,9 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(chain[-1], "scenario.extends", f"cycle in extends: {cycle}")
     raw = _read_toml(path)
-    _validate(path, raw)  # each file must be valid on its own, so errors name the right file
+    # each file's own keys and types are checked alone, so errors name the right file; checks that need
+    # the whole scenario (required dates, the time window) run once the chain is merged
+    _validate(path, raw, partial=True)
     parent_name = raw.get("scenario", {}).get("extends")
     if parent_name is None:
         return raw

@@ -102,11 +102,15 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
                 paired = v - r
                 unpaired = v - np.roll(r, -1) if len(r) > 1 else paired
                 st, su = _stats(paired), _stats(unpaired)
-                width = st["p95"] - st["p05"]
+                width, width_unpaired = st["p95"] - st["p05"], su["p95"] - su["p05"]
+                if width > 0:
+                    ratio = width_unpaired / width
+                else:  # every replication gave the same difference: pairing removed all the noise there was
+                    ratio = np.inf if width_unpaired > 0 else np.nan
                 diffs.append({
                     "scenario": s.name, "reference": reference, "metric": m.name, "window": w, "unit": m.unit, **st,
                     "p05_unpaired": su["p05"], "p95_unpaired": su["p95"],
-                    "width_ratio_unpaired_to_paired": (su["p95"] - su["p05"]) / width if width > 0 else np.nan,
+                    "width_ratio_unpaired_to_paired": ratio,
                 })
     return pd.DataFrame(rows), pd.DataFrame(diffs)
 

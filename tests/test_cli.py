@@ -1,0 +1,125 @@
+"""The ``bordersim`` command end to end, run from the repository root as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tomllib
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from simulation.data import REPO_ROOT
+
+REQUIRED_COLUMNS = [
+    "month", "scenario", "seed", "roxham_crossings", "other_irregular_crossings", "port_claims", "port_turnbacks",
+    "air_claims", "protocol_returns", "claims_in_canada", "irb_decisions", "irb_backlog", "irb_wait_months",
+    "quebec_shelter_population", "transfers_out_of_quebec", "reception_cost_cad", "us_backlog", "resettled",
+    "deaths_expected", "interceptions", "interceptions_quebec",
+]
+BUNDLED = sorted((REPO_ROOT / "scenarios").glob("*.toml"))
+RUN = ["run", "scenarios/history.toml", "--scale", "0.002", "--quiet"]
+
+
+@pytest.fixture
+def at_repo_root(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+
+
+@pytest.fixture(scope="module")
+def history_out(tmp_path_factory):
+    """One CLI run of the history scenario, shared by the checks on what it wrote."""
+    out = tmp_path_factory.mktemp("cli") / "h"
+    cwd = os.getcwd()
+    os.chdir(REPO_ROOT)  # relative scenario path, as in the README
+    try:
+        code = main(RUN + ["--out", str(out)])
+    finally:
+        os.chdir(cwd)
+    return code, out
+
+
+def test_run_succeeds(history_out):
+    code, out = history_out
+    assert code == 0
+    assert {"monthly.csv", "plots", "run.json"} <= {p.name for p in out.iterdir()}
+    # no staging folders left beside it
+    assert [p.name for p in out.parent.iterdir()] == ["h"]
+
+
+def test_monthly_csv(history_out):
+    df = pd.read_csv(history_out[1] / "monthly.csv")
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    assert missing == []
+    assert len(df) == 8 * 12 and df["month"].iloc[0] == "2017-01" and df["month"].iloc[-1] == "2024-12"
+    assert (df["scenario"] == "history").all() and (df["seed"] == 1).all()
+    assert not df.isna().any().any()
+
+
+def test_run_json_provenance(history_out):
+    meta = json.loads((history_out[1] / "run.json").read_text())
+    assert meta["seed"] == 1
+    assert meta["scale"] == 0.002
+    assert meta["scenario_name"] == "history"
+    assert meta["scenario"]["scenario"]["name"] == "history"
+    assert meta["scenario"]["run"] == {"seed": 1, "scale": 0.002}
+    assert meta["scenario_digest"]
+
+
+def test_plots_written(history_out):
+    pngs = sorted((history_out[1] / "plots").glob("*.png"))
+    assert len(pngs) >= 3
+    for png in pngs:
+        assert png.stat().st_size > 1000
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_second_identical_run_is_skipped(history_out, at_repo_root, capsys):
+    _, out = history_out
+    files = [out / "monthly.csv", out / "run.json"]
+    before = [f.stat().st_mtime_ns for f in files]
+    capsys.readouterr()
+    assert main(RUN + ["--out", str(out)]) == 0
+    assert "already holds this run" in capsys.readouterr().out
+    assert [f.stat().st_mtime_ns for f in files] == before
+
+
+def test_list_prints_every_bundled_scenario(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == len(BUNDLED)
+    for path in BUNDLED:
+        assert path.name in out
+
+
+def test_validate_prints_the_resolved_scenario(at_repo_root, capsys):
+    assert main(["validate", "scenarios/suspend_stca.toml"]) == 0
+    out = capsys.readouterr().out
+    # the printout is itself a valid, fully resolved scenario file (the notes are TOML comments)
+    doc = tomllib.loads(out)
+    assert doc["scenario"]["name"] == "suspend_stca"
+    assert "extends" not in doc["scenario"]
+    assert doc["time"] == {"start": "2017-01", "end": "2025-12"}  # inherited from protocol_2023
+    names = [c["name"] for c in doc["policy"]["change"]]
+    assert "covid_direct_back" in names and "suspend_stca_2023" in names  # inherited from history, and its own
+    # and the timeline of rules in force
+    assert "Rules in force" in out
+    assert "from 2023-03-25: stca_at_ports=False" in out
+
+
+def test_list_of_an_empty_folder_is_bad_input(tmp_path, capsys):
+    assert main(["list", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bordersim: error:") and "no .toml" in err
+
+
+def test_outputs_follow_the_umask(tmp_path, at_repo_root):
+    old = os.umask(0o022)
+    try:
+        assert main(RUN + ["--out", str(tmp_path / "h"), "--no-plots"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "h").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "h" / "monthly.csv").stat().st_mode) == 0o644
