@@ -5,6 +5,7 @@
     bordersim report DIR
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
+    bordersim dashboard [SCENARIO] [--port N] [--host 127.0.0.1]
 
 Bad input (a scenario file, an argument, a data file) gives one clear line on
 stderr and exit code 2, with no traceback and nothing written.
@@ -13,10 +14,12 @@ stderr and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .data import REPO_ROOT, DataError
+from .calibration import CalibrationError
 from .ensemble import EnsembleError
 from .scenario import ScenarioError
 
@@ -90,11 +93,40 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("out", type=Path, help="folder written by 'bordersim compare'")
     rep.add_argument("--no-plots", action="store_true")
 
+    cal = sub.add_parser("calibrate", help="fit the behavioural parameters to observed crossings (Optuna)")
+    cal.add_argument("scenario", type=Path, help="scenario to calibrate (normally scenarios/history.toml)")
+    cal.add_argument("--fit", default="2017-01:2019-12,2021-12:2022-12", help="months to fit, 'YYYY-MM:YYYY-MM,...'")
+    cal.add_argument("--out", type=Path, required=True, help="output folder")
+    cal.add_argument("--trials", type=_positive_int("--trials"), default=60, help="optimiser trials (default 60)")
+    cal.add_argument("--seeds", type=_positive_int("--seeds"), default=2, help="replications per trial (default 2)")
+    cal.add_argument("--seed", type=_seed, default=1, help="master seed of the optimiser and the replications")
+    cal.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
+    cal.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
+    cal.add_argument("--quiet", action="store_true", help="no per-trial progress")
+
+    bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
+    bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml")
+    bt.add_argument("--calibration", type=Path, nargs="+", default=None,
+                    help="calibrated behaviour files (default: scenarios/calibrated*.toml)")
+    bt.add_argument("--out", type=Path, required=True, help="output folder")
+    bt.add_argument("--reps", type=_positive_int("--reps"), default=10)
+    bt.add_argument("--seed", type=_seed, default=1)
+    bt.add_argument("--scale", type=_positive_fraction, default=None)
+    bt.add_argument("--workers", type=_positive_int("--workers"), default=None)
+    bt.add_argument("--docs", type=Path, default=None, help="also write the report here (e.g. docs/validation.md)")
+    bt.add_argument("--quiet", action="store_true")
+
     val = sub.add_parser("validate", help="check a scenario file and print the resolved scenario")
     val.add_argument("scenario", type=Path)
 
     lst = sub.add_parser("list", help="list scenario files with their descriptions")
     lst.add_argument("--dir", type=Path, default=REPO_ROOT / "scenarios", help="folder of scenario files")
+
+    dash = sub.add_parser("dashboard", help="start the interactive dashboard (Mesa SolaraViz) in a local web server")
+    dash.add_argument("scenario", type=Path, nargs="?", default=None,
+                      help="scenario file (TOML) to start from (default: scenarios/protocol_2023.toml)")
+    dash.add_argument("--port", type=_positive_int("--port"), default=8765, help="port to listen on (default 8765)")
+    dash.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     return parser
 
 
@@ -153,6 +185,69 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    import shlex
+
+    import pandas as pd
+
+    from .calibration import calibrate, calibrated_toml
+    from .outputs import staged_directory, to_csv_bytes, write_atomic
+    from .scenario import load_scenario
+    from .validation import backtest_plot
+
+    sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
+    result = calibrate(sc, args.fit, trials=args.trials, seeds=args.seeds, master_seed=args.seed,
+                       workers=args.workers or os.cpu_count() or 1, progress=not args.quiet)
+    command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit, "--trials", str(args.trials),
+                          "--seeds", str(args.seeds), "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
+    with staged_directory(args.out) as stage:
+        write_atomic(stage / "trials.csv", to_csv_bytes(result.trials))
+        write_atomic(stage / "parameters.csv", to_csv_bytes(result.spread))
+        write_atomic(stage / "calibrated.toml", calibrated_toml(result, args.fit, command).encode())
+        _loss_plot(result.trials, stage / "plots" / "loss")
+        best = result.monthly_best.assign(rep=0)
+        backtest_plot(best, args.fit, sc.rule_changes(), stage / "plots" / "fit", "best trial (mean of the trial's runs)")
+        summary = pd.DataFrame([{"trials": len(result.trials), "start_loss": result.start_loss, "best_loss": result.best_loss,
+                                 "seconds": round(result.seconds, 1), "fit": args.fit, "scale": sc.run.scale}])
+        write_atomic(stage / "summary.csv", to_csv_bytes(summary))
+    print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} in {len(result.trials)} trials ({result.seconds:.0f} s); "
+          f"wrote {args.out}/calibrated.toml, trials.csv, parameters.csv, plots/")
+    return 0
+
+
+def _loss_plot(trials, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plots import _save
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(trials.trial, trials.loss, "o", ms=3, color="0.6", label="trial")
+    ax.plot(trials.trial, trials.loss.cummin(), color="#d95f02", lw=2, label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss (sum of pattern errors)")
+    ax.set_title("Calibration: loss per trial", loc="left")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    _save(fig, path)
+
+
+def cmd_backtest(args) -> int:
+    from .validation import run_backtest
+
+    cals = args.calibration or sorted((REPO_ROOT / "scenarios").glob("calibrated*.toml"))
+    if not cals:
+        raise BadInput("no calibration files: pass --calibration FILE or run 'bordersim calibrate' first")
+    for c in cals:
+        if not Path(c).is_file():
+            raise BadInput(f"--calibration {c}: file not found")
+    table = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
+                         workers=args.workers, progress=not args.quiet, docs=args.docs)
+    cols = ["calibration", "months", "n_months", "ARD", "MAPE_quebec"]
+    print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"wrote {args.out}/scores.csv, annual.csv, validation.md, plots/" + (f" and {args.docs}" if args.docs else ""))
+    return 0
+
+
 def cmd_validate(args) -> int:
     import tomli_w
 
@@ -196,14 +291,31 @@ def cmd_list(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "report": cmd_report, "validate": cmd_validate, "list": cmd_list}
+def cmd_dashboard(args) -> int:
+    import os
+    import subprocess
+
+    from .scenario import load_scenario
+
+    env = dict(os.environ)
+    if args.scenario is not None:
+        load_scenario(args.scenario)  # a bad file fails here, with the usual one-line message
+        env["BORDERSIM_SCENARIO"] = str(args.scenario.resolve())  # read by simulation/app.py
+    app = Path(__file__).with_name("app.py")
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port), "--production"]
+    print(f"bordersim: dashboard on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    return subprocess.run(cmd, env=env).returncode
+
+
+COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, "report": cmd_report, "calibrate": cmd_calibrate,
+            "backtest": cmd_backtest, "validate": cmd_validate, "list": cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, DataError, BadInput, EnsembleError) as e:
+    except (ScenarioError, DataError, BadInput, EnsembleError, CalibrationError) as e:
         print(f"bordersim: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PermissionError as e:

@@ -98,6 +98,9 @@ class BorderModel(mesa.Model):
         self.p_us = np.array([sc.us.grant_rate.get(g, sc.us.grant_rate.get("default", rates.loc[g, "US"])) for g in GROUPS])
         self.p_ca = np.array([sc.canada.acceptance_rate.get(g, sc.canada.acceptance_rate.get("default", rates.loc[g, "CA"])) for g in GROUPS])
 
+        aff = sc.behaviour.group_affinity
+        self.group_affinity = np.array([aff.get(g, aff.get("default", 0.0)) for g in GROUPS])
+
         # institutions
         self.irb = ClaimQueue(initial_backlog=sc.canada.irb_initial_backlog * self.scale)
         self.us_cases = CaseQueue()
@@ -306,7 +309,7 @@ class BorderModel(mesa.Model):
                 money=p.money[sub].astype(float),
                 risk_tolerance=p.risk_tolerance[sub].astype(float),
                 household_size=p.household_size[sub].astype(float),
-                north_taste=p.north_taste[sub].astype(float),
+                north_taste=p.north_taste[sub] + self.group_affinity[group[sel]],
             )
             u = utilities(believed, deciders, cond, b, routes, ca.ineligibility_rate)
             choice[sel] = choose(u, gumbel[sel], nest_gumbel[sel], b.nest_scale)
@@ -357,6 +360,7 @@ class BorderModel(mesa.Model):
             return
         rec = self.recorder
         rec.add("roxham_crossings" if route == "roxham" else "other_irregular_crossings", len(ids))
+        rec.add_by_group(self.people.group[ids])
         rec.add("deaths_expected", len(ids) * death_risk)
         if route != "roxham":
             rec.add("deaths_expected_elsewhere", len(ids) * death_risk)

@@ -14,7 +14,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from .groups import GROUPS
 
 
 #: Monthly flow columns (summed over the month), in output order.
@@ -95,9 +98,16 @@ class MonthlyRecorder:
         self.rows: list[dict] = []
         self.last: dict = {}
         self._acc = dict.fromkeys(FLOW_COLUMNS, 0.0)
+        self._groups = np.zeros(len(GROUPS))
+        #: irregular crossings (persons) by month and nationality group, one array per closed month
+        self.crossings_by_group: list[np.ndarray] = []
 
     def add(self, key: str, value: float) -> None:
         self._acc[key] += value
+
+    def add_by_group(self, groups: np.ndarray) -> None:
+        """Count irregular crossers by nationality group (for the nationality-mix pattern)."""
+        self._groups += np.bincount(groups, minlength=len(self._groups))
 
     def close_month(self, d: int, date) -> None:
         """Close the month whose last simulated day is ``d`` (on ``date``)."""
@@ -117,6 +127,8 @@ class MonthlyRecorder:
         self.rows.append(row)
         self.last = row
         self._acc = dict.fromkeys(FLOW_COLUMNS, 0.0)
+        self.crossings_by_group.append(self._groups / s)
+        self._groups = np.zeros(len(GROUPS))
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=list(COLUMNS))

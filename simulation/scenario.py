@@ -128,6 +128,9 @@ class ScenarioMeta(_Section):
     policy_date: str | None = Field(
         None, description="Date the options being compared start to differ ('YYYY-MM-DD'); summaries use it."
     )
+    calibrated_on: str | None = Field(
+        None, description="Months the behaviour was fitted to ('YYYY-MM:YYYY-MM,...'), written by 'bordersim calibrate'."
+    )
 
     @field_validator("policy_date")
     @classmethod
@@ -297,6 +300,10 @@ class BehaviourSpec(_Section):
     asc_air: float = param(-9.5, "utility", "assumption", "Constant of flying to Canada.")
     asc_leave: float = param(-6.5, "utility", "assumption", "Constant of giving up on the US process or going elsewhere.")
     north_taste_sd: float = param(2.0, "utility (sd)", "assumption", "Spread between people of the wish to leave for Canada (normal random effect on every route north).", ge=0)
+    group_affinity: dict[str, float] = param(
+        {}, "utility by group", "calibrated (see scenarios/calibrated.toml); 0 where not fitted",
+        "Extra wish of a nationality group to go north (diaspora, language, networks), on every route to Canada."
+    )
     nest_scale: float = param(0.5, "dimensionless (0-1]", "assumption", "Nested logit scale of the routes to Canada: lower means closer substitutes; 1 is a plain logit.", gt=0, le=1)
     initial_awareness: Probability = param(0.02, "share", "assumption", "Share of people in the US aware of the northern routes at the start.")
     awareness_news_rate: float = param(0.0002, "per day", "assumption", "Daily chance an unaware person learns of the routes from the news.", ge=0)
@@ -306,6 +313,12 @@ class BehaviourSpec(_Section):
     contacts_per_person: int = param(8, "persons", "assumption", "Contacts each person has in the social network.", ge=1, le=64)
     homophily: Probability = param(0.8, "share", "assumption", "Share of contacts of the same nationality group.")
     news: list[NewsEvent] = Field(default_factory=list, description="Dated news shocks about the routes.")
+
+
+    @field_validator("group_affinity")
+    @classmethod
+    def _affinity_groups(cls, v):
+        return _per_group(v)
 
 
 class CanadaSpec(_Section):
@@ -520,7 +533,7 @@ def _merge(parent: dict, child: dict, path: tuple = ()) -> dict:
                     merged[name] = item
                     order.append(name)
             out[key] = [merged[n] for n in order]
-        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("acceptance_rate", "grant_rate"):
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("acceptance_rate", "grant_rate", "group_affinity"):
             out[key] = _merge(out[key], value, here)
         else:
             out[key] = copy.deepcopy(value)
