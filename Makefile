@@ -1,11 +1,12 @@
 # make run   : build .venv if needed, then run the main job on the bundled scenarios
 # make test  : build .venv if needed, then the whole test suite
+# make bench : build .venv if needed, then the benchmarks (table in benchmarks/results/; see docs/performance.md)
 PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: run test bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "bordersim needs Python 3.12 or newer; found " + sys.version.split()[0] + " at $(PYTHON). Set PYTHON=/path/to/python3.12")'
@@ -25,7 +26,10 @@ run: $(STAMP)
 		--reps $(REPS) --scale $(SCALE) --out results/options
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs --nbmake tests notebooks
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) results

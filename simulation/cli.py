@@ -5,6 +5,8 @@
     bordersim report DIR
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
+    bordersim sensitivity SCENARIO --method morris|sobol --params 'behaviour.*' --samples N --out DIR [--scale X] [--workers N]
+    bordersim discover OPTION --reference SCENARIO --out DIR [--params 'behaviour.*'] [--samples N] [--cut 0.5]
     bordersim dashboard [SCENARIO] [--port N] [--host 127.0.0.1]
 
 Bad input (a scenario file, an argument, a data file) gives one clear line on
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=_seed, default=1, help="master seed of the optimiser and the replications")
     cal.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
     cal.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
+    cal.add_argument("--docs", type=Path, default=None, help="also write a page for the docs here (e.g. docs/calibration.md)")
     cal.add_argument("--quiet", action="store_true", help="no per-trial progress")
 
     bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
@@ -127,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="scenario file (TOML) to start from (default: scenarios/protocol_2023.toml)")
     dash.add_argument("--port", type=_positive_int("--port"), default=8765, help="port to listen on (default 8765)")
     dash.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    _add_sensitivity_parsers(sub)
     return parser
 
 
@@ -210,6 +214,10 @@ def cmd_calibrate(args) -> int:
         summary = pd.DataFrame([{"trials": len(result.trials), "start_loss": result.start_loss, "best_loss": result.best_loss,
                                  "seconds": round(result.seconds, 1), "fit": args.fit, "scale": sc.run.scale}])
         write_atomic(stage / "summary.csv", to_csv_bytes(summary))
+    if args.docs:
+        from .calibration import write_calibration_docs
+
+        write_calibration_docs(args.out, args.docs)
     print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} in {len(result.trials)} trials ({result.seconds:.0f} s); "
           f"wrote {args.out}/calibrated.toml, trials.csv, parameters.csv, plots/")
     return 0
@@ -304,11 +312,123 @@ def cmd_dashboard(args) -> int:
     app = Path(__file__).with_name("app.py")
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port), "--production"]
     print(f"bordersim: dashboard on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    return subprocess.run(cmd, env=env).returncode
+    try:
+        return subprocess.run(cmd, env=env).returncode
+    except KeyboardInterrupt:  # Ctrl-C reaches the server too, which stops
+        print("bordersim: dashboard stopped", file=sys.stderr)
+        return 0
+
+
+def _add_sensitivity_parsers(sub) -> None:
+    """The 'sensitivity' and 'discover' subcommands (simulation.sensitivity, simulation.discovery)."""
+    from .sensitivity import OUTCOMES
+
+    sen = sub.add_parser("sensitivity", help="which uncertain parameters drive each outcome (Morris or Sobol, resumable)")
+    sen.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    sen.add_argument("--method", choices=("morris", "sobol"), default="morris", help="Morris screening or Sobol indices")
+    sen.add_argument("--samples", type=_positive_int("--samples"), default=4,
+                     help="Morris: trajectories (runs = N x (parameters + 1)); Sobol: base sample, a power of 2 "
+                          "(runs = N x (parameters + 2)); default 4")
+    _add_space_arguments(sen)
+    sen.add_argument("--outcomes", default=",".join(OUTCOMES),
+                     help="comma-separated metrics of simulation.summary (default: the headline outcomes)")
+
+    dis = sub.add_parser("discover", help="scenario discovery: where does an option fail against a reference? (LHS + PRIM)")
+    dis.add_argument("scenario", type=Path, help="the option (TOML), e.g. scenarios/protocol_2023.toml")
+    dis.add_argument("--reference", type=Path, required=True, help="the reference scenario file, e.g. scenarios/no_protocol.toml")
+    dis.add_argument("--samples", type=_positive_int("--samples"), default=64, help="Latin hypercube points (default 64)")
+    dis.add_argument("--metric", default="irregular_crossings", help="metric of simulation.summary (default irregular_crossings)")
+    dis.add_argument("--cut", type=_fraction("--cut"), default=0.5,
+                     help="a case of interest: the option cuts the metric by less than this share (default 0.5)")
+    dis.add_argument("--min-coverage", type=_fraction("--min-coverage"), default=0.5,
+                     help="the box reported is the densest with at least this coverage (default 0.5)")
+    _add_space_arguments(dis)
+
+
+def _fraction(flag: str):
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number; allowed: 0 < x < 1") from None
+        if not 0 < x < 1:
+            raise argparse.ArgumentTypeError(f"{flag} {x} is out of range; allowed: 0 < x < 1")
+        return x
+
+    return parse
+
+
+def _add_space_arguments(p) -> None:
+    """Arguments shared by 'sensitivity' and 'discover': the parameters, the runs, the executor."""
+    p.add_argument("--params", action="append", default=None, metavar="PATTERN",
+                   help="glob over key paths, e.g. 'behaviour.*' or 'canada.irb_*' (repeat or comma-separate; default behaviour.*)")
+    p.add_argument("--range", action="append", default=[], metavar="KEY=LO:HI", dest="ranges",
+                   help="set a parameter's range by hand (default: its value +-50%%, within the schema's bounds)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (replications, tables, plots; resumable)")
+    p.add_argument("--window", default="after_change", help="summary window (default after_change: from the policy date)")
+    p.add_argument("--reps", type=_positive_int("--reps"), default=1, help="replications per sample point, same seeds for all (default 1)")
+    p.add_argument("--seed", type=_seed, default=None, help="master seed of the sampler and the replications (default: run.seed)")
+    p.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
+    p.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    p.add_argument("--no-plots", action="store_true", help="skip the plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _space_options(args) -> dict:
+    from .sensitivity import parse_range
+
+    if args.scheduler and args.executor != "dask":
+        raise BadInput("--scheduler goes with --executor dask")
+    patterns = [p.strip() for arg in (args.params or ["behaviour.*"]) for p in arg.split(",") if p.strip()]
+    return dict(patterns=patterns, ranges=[parse_range(r) for r in args.ranges], window=args.window, scale=args.scale,
+                reps=args.reps, seed=args.seed, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                progress=not args.quiet, plots=not args.no_plots)
+
+
+def _report_failures(result) -> int:
+    print(f"{result.ran} replications run, {result.skipped} already on disk, {len(result.failures)} failed "
+          f"({result.wall_s:.1f} s)")
+    for f in result.failures:
+        print(f"bordersim: replication failed: scenario {f.scenario}, replication {f.rep}, seed {f.seed}: {f.error}", file=sys.stderr)
+    if result.failures:
+        print("bordersim: no results written; rerun the same command to retry the failed replications", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from .scenario import load_scenario
+    from .sensitivity import run_sensitivity, top_table
+
+    scenario = load_scenario(args.scenario)
+    outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
+    res = run_sensitivity(scenario, args.out, method=args.method, samples=args.samples, outcomes=outcomes, **_space_options(args))
+    if _report_failures(res.ensemble):
+        return 1
+    print(top_table(res.indices, args.method))
+    print(f"wrote {args.out}/indices.csv, outcomes.csv, samples.csv" + ("" if args.no_plots else ", plots/"))
+    return 0
+
+
+def cmd_discover(args) -> int:
+    from .discovery import describe, run_discovery
+    from .scenario import load_scenario
+
+    option, reference = load_scenario(args.scenario), load_scenario(args.reference)
+    res = run_discovery(option, reference, args.out, samples=args.samples, metric=args.metric, cut=args.cut,
+                        min_coverage=args.min_coverage, **_space_options(args))
+    if _report_failures(res.ensemble):
+        return 1
+    print(describe(res))
+    print(f"wrote {args.out}/samples.csv, trajectory.csv, box.csv, box.json" + ("" if args.no_plots or res.box is None else ", plots/"))
+    return 0
 
 
 COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, "report": cmd_report, "calibrate": cmd_calibrate,
-            "backtest": cmd_backtest, "validate": cmd_validate, "list": cmd_list}
+            "backtest": cmd_backtest, "validate": cmd_validate, "list": cmd_list,
+            "sensitivity": cmd_sensitivity, "discover": cmd_discover}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if e.errno == 28:  # ENOSPC
             print(f"bordersim: error: no space left on device writing {e.filename or ''}; earlier results are untouched", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if e.errno in (30, 122):  # EROFS (a read-only file system), EDQUOT (disk quota exceeded)
+            print(f"bordersim: error: cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched", file=sys.stderr)
             return EXIT_BAD_INPUT
         raise
     except KeyboardInterrupt:

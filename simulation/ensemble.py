@@ -9,13 +9,23 @@ Each replication is written on its own, atomically, to
 ``OUT/reps/<scenario>-<digest>/rep-<i>.parquet`` (Parquet: typed columns,
 compact, and a file is either whole or unreadable, which makes a torn or
 corrupted file easy to detect). A rerun skips replications already on disk,
-and recomputes any it cannot read.
+and recomputes any it cannot read. Each file also carries a SHA-256 of its
+table in the Parquet metadata, checked on reading: Parquet has no checksum of
+its own by default, and some flipped bits leave a file readable but wrong.
+
+A full disk or a read-only output folder stops the ensemble at once (the
+error reaches the command, which exits 2): every other replication would fail
+the same way. Pool workers exit when their parent dies, so a parent killed
+with SIGKILL leaves no orphans waiting for work.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -74,12 +84,35 @@ def rep_path(out: Path, sc: Scenario, rep: int) -> Path:
     return rep_dir(out, sc) / f"rep-{rep:04d}.parquet"
 
 
+CHECKSUM_KEY = b"bordersim_sha256"
+
+
+def _table_digest(df: pd.DataFrame) -> bytes:
+    return hashlib.sha256(df.to_csv(index=False).encode()).hexdigest().encode()
+
+
+def encode_rep(monthly: pd.DataFrame) -> bytes:
+    """Parquet bytes of a replication, with the SHA-256 of its table in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(monthly, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), CHECKSUM_KEY: _table_digest(monthly)})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
 def read_rep(path: Path) -> pd.DataFrame | None:
-    """A stored replication, or None if it is missing or unreadable (then it is recomputed)."""
+    """A stored replication, or None if it is missing, unreadable or fails its checksum (then it is recomputed)."""
     try:
-        return pd.read_parquet(path)
+        import pyarrow.parquet as pq
+
+        stored = (pq.read_schema(path).metadata or {}).get(CHECKSUM_KEY)
+        df = pd.read_parquet(path)
     except Exception:  # noqa: BLE001 - any unreadable file is recomputed, whatever the reason
         return None
+    return df if stored is not None and stored == _table_digest(df) else None
 
 
 def run_replication(scenario_dict: dict, seed: int, scale: float, path: str) -> tuple[str, float]:
@@ -90,8 +123,12 @@ def run_replication(scenario_dict: dict, seed: int, scale: float, path: str) -> 
     sc = scenario_from_dict(scenario_dict)
     monthly, _ = simulate(sc, seed=seed, scale=scale)
     monthly = monthly.assign(rep_seed=seed)
-    buf = monthly.to_parquet(index=False)
-    write_atomic(Path(path), buf)
+    try:
+        write_atomic(Path(path), encode_rep(monthly))
+    except OSError as e:
+        if e.filename is None:  # a write() that fails names no file: say which
+            e.filename = path
+        raise
     return path, time.perf_counter() - t0
 
 
@@ -175,6 +212,25 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
+#: Errors of the output storage: every other replication would fail the same way, so the ensemble stops.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _storage_error(exc: BaseException | None) -> bool:
+    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Pool worker initializer: exit as soon as the parent is gone (a SIGKILLed parent would leave workers waiting)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _run_local(tasks, dicts, scale, workers, done) -> None:
     workers = workers or os.cpu_count() or 1
     if workers == 1:
@@ -183,17 +239,23 @@ def _run_local(tasks, dicts, scale, workers, done) -> None:
                 run_replication(dicts[t.scenario_index], t.seed, scale, t.path)
                 done(t, None)
             except Exception as e:  # noqa: BLE001 - report and go on with the others
+                if _storage_error(e):
+                    raise
                 done(t, _error_text(e))
         return
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_replication, dicts[t.scenario_index], t.seed, scale, t.path): t for t in tasks}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
                 exc = f.exception()
+                if _storage_error(exc):
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise exc
                 done(futures[f], None if exc is None else _error_text(exc))
 
 
@@ -221,6 +283,8 @@ def _run_dask(tasks, dicts, scale, workers, scheduler, done) -> None:
                     f.result()
                     done(t, None)
                 except Exception as e:  # noqa: BLE001 - report and go on with the others
+                    if _storage_error(e):
+                        raise
                     done(t, _error_text(e))
     finally:
         if cluster is not None:
@@ -233,7 +297,7 @@ def load_replications(out: Path, sc: Scenario, n_reps: int) -> pd.DataFrame:
     for rep in range(n_reps):
         df = read_rep(rep_path(out, sc, rep))
         if df is None:
-            raise EnsembleError(f"{rep_path(out, sc, rep)}: missing or unreadable; rerun 'bordersim compare' to complete it")
+            raise EnsembleError(f"{rep_path(out, sc, rep)}: missing, unreadable or corrupted; rerun 'bordersim compare' to complete it")
         frames.append(df.assign(rep=rep))
     return pd.concat(frames, ignore_index=True)
 

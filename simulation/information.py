@@ -20,7 +20,45 @@ RULE_NEWS_DAYS = 60
 
 def share_of_contacts(people: People, ids: np.ndarray, flag: np.ndarray) -> np.ndarray:
     """For each person in ``ids``, the share of their contacts for whom ``flag`` is true."""
-    return flag[people.contacts[ids]].mean(axis=1)
+    return contact_counts(people, ids, flag) / people.contacts.shape[1]
+
+
+def contact_counts(people: People, ids: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """For each person in ``ids``, how many of their contacts have ``flag`` true (uint8).
+
+    The hot spot of the weekly spread: one gather of ``k`` bytes per person. Done as
+    ``take`` on the flags' bytes and, for the usual eight contacts, one multiply that adds
+    the eight 0/1 bytes of a row read as a 64-bit word (the sum lands in the top byte);
+    ``count / k`` is then exactly what ``flag[contacts[ids]].mean(axis=1)`` gives.
+    """
+    rows = np.take(people.contacts, ids, axis=0)
+    got = np.take(np.asarray(flag, dtype=bool).view(np.uint8), rows)
+    if got.shape[1] == 8:
+        return ((got.view(np.uint64)[:, 0] * _BYTE_SUM) >> _TOP_BYTE).astype(np.uint8)
+    return got.sum(axis=1, dtype=np.uint8)
+
+
+_BYTE_SUM = np.uint64(0x0101010101010101)
+_TOP_BYTE = np.uint64(56)
+
+
+def _learn_chance(counts: np.ndarray, k: int, base_rate: float, contact_rate: float, dt_days: int) -> np.ndarray:
+    """``1 - exp(-(base + contact_rate * count / k) * dt)`` per person, from a table over the k + 1 counts.
+
+    The table is computed by the same vectorised expression as the per-person one, so each
+    entry is the same double as before; only the exp of every person is saved.
+    """
+    share = np.arange(k + 1) / k
+    hazard = base_rate + contact_rate * share if base_rate else contact_rate * share
+    table = 1.0 - np.exp(-hazard * dt_days)
+    return table[counts]
+
+
+def _drop_zero_chances(ids: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leave out persons whose chance is zero: every draw is > 0, so they could not learn, and since
+    each person's draw is read at their own slot, leaving them out changes nobody else's."""
+    keep = p > 0
+    return (ids, p) if keep.all() else (ids[keep], p[keep])
 
 
 def spread_awareness(people: People, pool: np.ndarray, streams: Streams, day: int, dt_days: int,
@@ -29,8 +67,9 @@ def spread_awareness(people: People, pool: np.ndarray, streams: Streams, day: in
     unaware = pool[~people.aware[pool]]
     if len(unaware) == 0:
         return 0
-    hazard = news_rate + contact_rate * share_of_contacts(people, unaware, people.aware)
-    p = 1.0 - np.exp(-hazard * dt_days)
+    p = _learn_chance(contact_counts(people, unaware, people.aware), people.contacts.shape[1], news_rate,
+                      contact_rate, dt_days)
+    unaware, p = _drop_zero_chances(unaware, p)
     learn = unaware[streams.uniform("awareness", day, unaware) < p]
     people.aware[learn] = True
     return len(learn)
@@ -51,10 +90,10 @@ def spread_rules(people: People, pool: np.ndarray, current: int, days_since_chan
     if len(behind) == 0:
         return 0
     knows = people.known_regime == current
-    hazard = contact_rate * share_of_contacts(people, behind, knows)
-    if days_since_change < RULE_NEWS_DAYS:
-        hazard = hazard + news_rate
-    p = 1.0 - np.exp(-hazard * dt_days)
+    # contact_rate * share + news_rate, as before: a sum of two doubles does not depend on their order
+    news = news_rate if days_since_change < RULE_NEWS_DAYS else 0.0
+    p = _learn_chance(contact_counts(people, behind, knows), people.contacts.shape[1], news, contact_rate, dt_days)
+    behind, p = _drop_zero_chances(behind, p)
     learn = behind[streams.uniform("rule_knowledge", day, behind) < p]
     people.known_regime[learn] = current
     return len(learn)

@@ -210,13 +210,16 @@ class BorderModel(mesa.Model):
         """Set each person's next decision day and file them under it, so a day costs only its deciders."""
         if len(ids) == 0:
             return
-        days = d + self._interval(d, ids)
+        interval = self._interval(d, ids)
+        days = d + interval
         self.people.next_decision[ids] = days
-        order = np.argsort(days, kind="stable")
+        # sorting the intervals as 16-bit keys is a radix sort: same (stable) order, O(n)
+        order = np.argsort(interval.astype(np.uint16) if interval.max() < 65536 else days, kind="stable")
         days, ids = days[order], ids[order]
         cuts = np.flatnonzero(np.diff(days)) + 1
-        for day, group in zip(days[np.r_[0, cuts]], np.split(ids, cuts)):
-            self._decisions_due[int(day)].append(group)
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(ids)]
+        for day, lo, hi in zip(days[starts].tolist(), starts.tolist(), ends.tolist()):
+            self._decisions_due[day].append(ids[lo:hi])
 
     def _interval(self, d: int, ids: np.ndarray) -> np.ndarray:
         """Days until a person reconsiders: geometric with the scenario's mean."""

@@ -37,8 +37,8 @@ def _number(x, _pos=None) -> str:
 
 def _compact(x, _pos=None) -> str:
     """Short tick labels for wide ranges: 250k, 3.2M, 1.5bn."""
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e4, "k")):
-        if abs(x) >= size:
+    for threshold, size, suffix in ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(x) >= threshold:
             return f"{x / size:,.1f}".rstrip("0").rstrip(".") + suffix
     return _number(x)
 

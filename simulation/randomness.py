@@ -28,9 +28,20 @@ _TO_UNIT = 1.0 / float(1 << 52)
 
 def _mix(z: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser (a bijection on uint64, good avalanche)."""
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+    return _mix_inplace(np.array(z, dtype=np.uint64))
+
+
+def _mix_inplace(z: np.ndarray) -> np.ndarray:
+    """:func:`_mix` computed in ``z`` itself (a uint64 array the caller owns): no temporaries but one."""
+    t = z >> _S30
+    z ^= t
+    z *= _M1
+    np.right_shift(z, _S27, out=t)
+    z ^= t
+    z *= _M2
+    np.right_shift(z, _S31, out=t)
+    z ^= t
+    return z
 
 
 def decision_key(seed: int, name: str) -> np.uint64:
@@ -61,14 +72,28 @@ class Streams:
     def bits(self, name: str, step: int, slots: np.ndarray) -> np.ndarray:
         """Raw uint64 draws for ``slots`` (person ids, or id * k + option) at ``step``."""
         salt = ((int(step) + 1) * int(_GOLDEN)) & 0xFFFFFFFFFFFFFFFF  # python ints: no overflow warning
-        step_key = _mix(np.array([int(self._key(name)) ^ salt], dtype=np.uint64))
-        z = np.asarray(slots, dtype=np.uint64) * _GOLDEN + step_key
-        return _mix(z)
+        step_key = self._step_key(name, salt)
+        slots = np.asarray(slots, dtype=np.uint64)
+        z = np.multiply(slots.reshape(1) if slots.ndim == 0 else slots, _GOLDEN)  # a new array: mixed in place
+        z += step_key
+        return _mix_inplace(z)
+
+    def _step_key(self, name: str, salt: int) -> np.uint64:
+        # one number per call: plain Python ints are faster than a 1-element array (same bits as _mix)
+        z = int(self._key(name)) ^ salt
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        return np.uint64(z ^ (z >> 31))
 
     def uniform(self, name: str, step: int, slots: np.ndarray) -> np.ndarray:
         """Uniform floats strictly inside (0, 1), one per slot (so logs never see 0 or 1)."""
         # 52 bits + 0.5 is exact in a double, so the result never rounds to 0 or 1
-        return ((self.bits(name, step, slots) >> _S12).astype(np.float64) + 0.5) * _TO_UNIT
+        b = self.bits(name, step, slots)
+        b >>= _S12
+        u = b.astype(np.float64)
+        u += 0.5
+        u *= _TO_UNIT
+        return u
 
     def normal(self, name: str, step: int, slots: np.ndarray) -> np.ndarray:
         """Standard normal draws, one per slot (inverse-CDF-free Box–Muller on two slots)."""
@@ -81,4 +106,9 @@ class Streams:
         """An (len(ids), n_options) array of standard Gumbel draws, for a logit choice."""
         ids = np.asarray(ids, dtype=np.uint64)
         slots = ids[:, None] * np.uint64(n_options) + np.arange(n_options, dtype=np.uint64)[None, :]
-        return -np.log(-np.log(self.uniform(name, step, slots)))
+        g = self.uniform(name, step, slots)  # a new array: -log(-log(u)) computed in place
+        np.log(g, out=g)
+        np.negative(g, out=g)
+        np.log(g, out=g)
+        np.negative(g, out=g)
+        return g
