@@ -16,7 +16,7 @@ import pytest
 from simulation.data import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = {"01_quickstart.ipynb", "02_renegotiation_options.ipynb"}
+EXPECTED = {"01_quickstart.ipynb", "02_renegotiation_options.ipynb", "03_calibration_and_validation.ipynb"}
 
 
 def test_the_notebooks_are_there():
