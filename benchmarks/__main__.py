@@ -31,7 +31,8 @@ ENSEMBLE_SCENARIOS = ("no_protocol", "protocol_2023", "protocol_without_resettle
                       "roxham_designated_port", "protocol_enforcement_surge")
 NAIVE_WINDOW_START = "2023-03-01"  # the window replays the days around the 2023 Protocol (people believe either rule)
 
-COLUMNS = ("workload", "persons", "agent_steps", "agent_steps_per_s", "wall_s", "peak_rss_mb", "ratio_vs_naive", "notes")
+COLUMNS = ("workload", "persons", "agent_steps", "agent_steps_per_s", "wall_s", "cpu_s", "peak_rss_mb", "ratio_vs_naive",
+           "notes")
 
 FULL = dict(scales=(0.01, 0.1, 1.0), naive_scale=0.01, naive_days=61, ensemble_scale=0.02, ensemble_reps=20,
             ensemble_scenarios=ENSEMBLE_SCENARIOS)
@@ -44,6 +45,16 @@ def peak_rss_mb(children: bool = False) -> float:
     """Peak resident set size of this process (or of its largest waited-for child), in MB (Linux: ru_maxrss in kB)."""
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def cpu_seconds(children: bool = False) -> float:
+    """User + system CPU time of this process (and of its waited-for children)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    t = own.ru_utime + own.ru_stime
+    if children:
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t += ch.ru_utime + ch.ru_stime
+    return t
 
 
 # --- the workloads (run inside a fresh process) ----------------------------------------
@@ -82,7 +93,7 @@ def work_history(scale: float, seed: int = 1, end: str | None = None) -> dict:
     from simulation.model import BorderModel
 
     sc = _history(scale, seed, end)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with _Counter() as count:
         model = BorderModel(sc)
         built = time.perf_counter() - t0
@@ -90,11 +101,11 @@ def work_history(scale: float, seed: int = 1, end: str | None = None) -> dict:
         while model.running:
             model.step()
             peak_pool = max(peak_pool, model.pool_size)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = len(model.people)
     return {
         "workload": f"bordersim history {sc.time.start}..{sc.time.end}, scale {scale:g}",
-        "persons": n, "agent_steps": count.n, "wall_s": wall, "peak_rss_mb": peak_rss_mb(),
+        "persons": n, "agent_steps": count.n, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb(),
         "notes": (f"build {built:.1f} s; {model.n_days} days; initial pool {int(model.schedule.initial.sum()):,}, "
                   f"peak pool {peak_pool:,} agents; People {model.people.nbytes() / n:.0f} B/person; "
                   f"Mesa agents {'yes' if model.mesa_agents else 'no'}"),
@@ -119,25 +130,27 @@ def work_naive(scale: float, n_days: int, seed: int = 1, start: str = NAIVE_WIND
     t0 = time.perf_counter()
     naive, _ = run_naive(source, records)
     naive_total = time.perf_counter() - t0
+    naive_cpu = naive.step_cpu_seconds
     ticks = len(records)
     decisions = naive.evaluations
     rows = [{
         "workload": f"naive reference: Mesa Agent.step per agent ({window})",
-        "persons": len(naive.agents), "agent_steps": decisions, "wall_s": naive.step_seconds,
+        "persons": len(naive.agents), "agent_steps": decisions, "wall_s": naive.step_seconds, "cpu_s": naive_cpu,
         "peak_rss_mb": peak_rss_mb(),
         "notes": (f"{ticks} ticks x {len(naive.agents):,} agents = {ticks * len(naive.agents):,} Agent.step calls; "
                   f"wall is the step loop only ({naive_total:.1f} s with replay)"),
     }]
     # bordersim's batched choice on the same deciders (best of 3: it is short)
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for rec in records:
             fast_choices(source, rec)
-        best = min(best, time.perf_counter() - t0)
+        best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.process_time() - c0)
     rows.append({
         "workload": f"bordersim batched choice, same deciders ({window})",
-        "persons": len(naive.agents), "agent_steps": decisions, "wall_s": best, "peak_rss_mb": peak_rss_mb(),
+        "persons": len(naive.agents), "agent_steps": decisions, "wall_s": best, "cpu_s": best_cpu,
+        "peak_rss_mb": peak_rss_mb(),
         "notes": "gumbel draws + utilities + nested-logit choose per day, as BorderModel._decide; best of 3",
     })
     check = check_same_choices(source, records)
@@ -157,9 +170,9 @@ def work_ensemble(scale: float, reps: int, workers: int, scenarios: tuple[str, .
         paths = [p.model_copy(update={"time": TimeSpec(start=p.time.start, end=end)}) for p in paths]
     out = Path(tempfile.mkdtemp(prefix="bordersim-bench-ensemble-"))
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds(children=True)
         _, _, result = compare(paths, out, reps=reps, master_seed=seed, scale=scale, workers=workers, plots=False)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(children=True) - c0
     finally:
         shutil.rmtree(out, ignore_errors=True)
     if result.failures:
@@ -175,11 +188,11 @@ def work_ensemble(scale: float, reps: int, workers: int, scenarios: tuple[str, .
     n_runs = len(paths) * reps
     return {
         "workload": f"compare {len(paths)} options x {reps} reps, scale {scale:g}, {workers} worker{'s' if workers > 1 else ''}",
-        "persons": persons, "agent_steps": steps * reps, "wall_s": wall,
+        "persons": persons, "agent_steps": steps * reps, "wall_s": wall, "cpu_s": cpu,
         "peak_rss_mb": max(peak_rss_mb(), peak_rss_mb(children=True)),
         "notes": (f"{n_runs} runs, {n_runs / wall:.2f} runs/s (replications {result.wall_s:.1f} s, "
-                  f"report {wall - result.wall_s:.1f} s); agent-steps from rep 0 of each option x reps; "
-                  f"RSS of the largest process"),
+                  f"report {wall - result.wall_s:.1f} s); {cpu / wall:.2f} cores busy on average (CPU s / wall s); "
+                  f"agent-steps from rep 0 of each option x reps; RSS of the largest process"),
         "workers": workers, "runs": n_runs, "replications_wall_s": result.wall_s,
     }
 
@@ -262,18 +275,20 @@ def _fmt(v, nd=1):
 
 
 def markdown(rows: list[dict], info: dict, summary: dict) -> str:
-    head = ["workload", "persons", "agent-steps", "agent-steps/s", "wall s", "peak RSS MB", "× naive", "notes"]
+    head = ["workload", "persons", "agent-steps", "agent-steps/s", "wall s", "CPU s", "peak RSS MB", "× naive", "notes"]
     out = ["# bordersim benchmarks", "",
            f"Measured {info['date']} on {info['host']}: {info['cpu']}, {info['cores']} cores "
            f"({info['cores_usable']} usable), {info['ram_gb']} GB RAM; Python {info['python']}, numpy {info['numpy']}, "
            f"Mesa {info['mesa']}; commit {info['git_commit']} (plus uncommitted changes, if any). "
            f"Load average {info['load_average_at_start']} at start, {info.get('load_average_at_end')} at end "
-           "(a shared machine: timings are noisy; ratios within one run are what to compare).", "",
+           "(a shared machine: timings are noisy; ratios within one run are what to compare). "
+           "CPU s is this workload's own CPU time (with its worker processes): on a busy machine wall s is larger "
+           "because the workload waited for a core.", "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         out.append("| " + " | ".join([
             r["workload"], _fmt(r["persons"]), _fmt(r["agent_steps"]), _fmt(r["agent_steps_per_s"], 0),
-            _fmt(r["wall_s"], 2), _fmt(r["peak_rss_mb"], 0), _fmt(r["ratio_vs_naive"], 1), r["notes"]]) + " |")
+            _fmt(r["wall_s"], 2), _fmt(r["cpu_s"], 2), _fmt(r["peak_rss_mb"], 0), _fmt(r["ratio_vs_naive"], 1), r["notes"]]) + " |")
     out += ["", "## Summary", ""]
     for k, v in summary.items():
         out.append(f"- {k}: {v}")
@@ -298,13 +313,16 @@ def summarise(rows: list[dict], check: dict | None, full: bool) -> dict:
     for r in hist:
         if r["scale"] == 1.0:
             s["scale 1.0"] = (f"{r['persons']:,} persons (initial pool {r['initial_pool']:,}, peak pool {r['peak_pool']:,}), "
-                              f"{r['wall_s']:.1f} s wall, {r['peak_rss_mb'] / 1024:.2f} GB peak RSS, "
+                              f"{r['wall_s']:.1f} s wall ({r['cpu_s']:.1f} s CPU), {r['peak_rss_mb'] / 1024:.2f} GB peak RSS, "
                               f"{r['bytes_per_person']:.0f} B/person in People")
     ens = {r["workers"]: r for r in rows if "workers" in r}
     if len(ens) >= 2:
         w1, wn = ens[min(ens)], ens[max(ens)]
         s["ensemble speed-up"] = (f"{w1['wall_s'] / wn['wall_s']:.2f}x with {wn['workers']} workers vs 1 "
-                                  f"(replications alone: {w1['replications_wall_s'] / wn['replications_wall_s']:.2f}x)")
+                                  f"(replications alone: {w1['replications_wall_s'] / wn['replications_wall_s']:.2f}x); "
+                                  f"cores busy on average {w1['cpu_s'] / w1['wall_s']:.2f} with 1 worker, "
+                                  f"{wn['cpu_s'] / wn['wall_s']:.2f} with {wn['workers']} (below 1 and "
+                                  f"{wn['workers']}: other processes had the cores)")
     best = max((r["ratio_vs_naive"] for r in hist), default=None)
     if best is not None:
         s["per agent-step vs naive"] = (", ".join(f"{r['ratio_vs_naive']:.0f}x at scale {r['scale']:g}" for r in hist)
@@ -383,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         w.writerow(COLUMNS)
         for r in rows:
             w.writerow([r["workload"], r["persons"], r["agent_steps"], f"{r['agent_steps_per_s']:.1f}", f"{r['wall_s']:.3f}",
-                        f"{r['peak_rss_mb']:.1f}", f"{r['ratio_vs_naive']:.2f}", r["notes"]])
+                        f"{r['cpu_s']:.3f}", f"{r['peak_rss_mb']:.1f}", f"{r['ratio_vs_naive']:.2f}", r["notes"]])
     md = markdown(rows, info, summary)
     (out / f"{name}.md").write_text(md)
     (out / f"{name}.json").write_text(json.dumps({"machine": info, "rows": rows, "check": check, "summary": summary},

@@ -244,6 +244,7 @@ class NaiveModel(mesa.Model):
         self.conditions: Conditions | None = None
         self.evaluations = 0
         self.step_seconds = 0.0
+        self.step_cpu_seconds = 0.0
         self._next = 0
         self._step_keys: dict = {}
 
@@ -258,9 +259,10 @@ class NaiveModel(mesa.Model):
         for pid, aware, known in zip(rec.ids.tolist(), rec.aware.tolist(), rec.known_regime.tolist()):
             a = self.by_id[pid]
             a.aware, a.known_regime, a.next_decision, a.choice = aware, known, rec.day, None
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         self.agents.shuffle_do("step")  # the naive tick: every agent's step, one at a time
         self.step_seconds += time.perf_counter() - t0
+        self.step_cpu_seconds += time.process_time() - c0
 
     def uniforms(self, name: str, day: int, person_id: int, n_options: int) -> list[float]:
         """One person's uniform draws for a decision, in plain Python: Streams.uniform at slots id * n + option."""

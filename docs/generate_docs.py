@@ -112,7 +112,14 @@ SECTION_INTRO = {
 
 # A short note above each bundled scenario in the worked examples (by file name).
 EXAMPLE_NOTES = {
-    "history.toml": "The base of every other option: the real rule timeline from 2017-01 to 2024-12, dated IRB "
+    "calibrated.toml": "Behaviour only, written by `bordersim calibrate`: the fitted values, each with the spread among "
+                       "the best trials in a comment, and the command that reproduces the fit. `history.toml` extends "
+                       "it, so every bundled option uses these values. Run on its own it is the schema defaults with "
+                       "this behaviour.",
+    "calibrated_2017_2019.toml": "The same parameters fitted on 2017-2019 only, for the out-of-sample test of "
+                                 "`bordersim backtest`. No bundled scenario extends it.",
+    "history.toml": "The base of every option: the real rule timeline from 2017-01 to 2024-12 on top of the fitted "
+                    "behaviour of `calibrated.toml`, with dated IRB "
                     "capacity and background claims, and three news shocks. Shows a dated value as a sub-table "
                     "(`[canada.irb_decisions_per_month]`) and as an inline table (`pool_entry_share`), bounded changes "
                     "(`until`) and open-ended ones.",
@@ -631,7 +638,8 @@ Contents: [Tables](#tables) · [Inheritance](#inheritance-extends) · [Dated cha
 
 A file has up to these tables, all optional: {tables}. A key left out takes its default (the
 [key reference](#key-reference) lists them), so an empty file is a valid scenario: the 2004 rules from
-2017-01 to 2024-12. A key the schema does not know is an error that names the file, the key and the keys
+2017-01 to 2024-12, with the schema's default behaviour. The fitted behaviour is in `calibrated.toml`;
+extend it, or `history.toml`, to use it. A key the schema does not know is an error that names the file, the key and the keys
 allowed there: typos are never silently ignored.
 
 ## Inheritance: `extends`

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .groups import GROUPS
+from .population import State
 
 
 #: Monthly flow columns (summed over the month), in output order.
@@ -51,6 +52,7 @@ STOCK_COLUMNS = (
     "irb_wait_months",
     "quebec_shelter_population",
     "shelter_population_elsewhere",
+    "hiding_population",
     "us_backlog",
     "us_wait_months",
 )
@@ -85,6 +87,7 @@ LABELS = {
     "irb_wait_months": "IRB expected wait (months)",
     "quebec_shelter_population": "People in Quebec shelters",
     "shelter_population_elsewhere": "People sheltered in other provinces",
+    "hiding_population": "People hiding in Canada through the return window",
     "us_backlog": "US asylum backlog (modelled pool)",
     "us_wait_months": "US expected wait (months)",
 }
@@ -122,6 +125,7 @@ class MonthlyRecorder:
         row["irb_wait_months"] = min(row["irb_backlog"] / irb_cap, 360.0) if irb_cap > 0 else 360.0
         row["quebec_shelter_population"] = m.shelters.occupancy[0] / s
         row["shelter_population_elsewhere"] = m.shelters.occupancy[1] / s
+        row["hiding_population"] = m.state_count[State.HIDING] / s
         row["us_backlog"] = m.pool_size / s
         row["us_wait_months"] = min(row["us_backlog"] / us_cap, 360.0) if us_cap > 0 else 360.0
         self.rows.append(row)
@@ -157,8 +161,10 @@ def write_atomic(path: Path, content: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not e.filename:
+            e.filename = str(path)  # so the message names the file, whatever failed
         raise
 
 

@@ -191,13 +191,15 @@ def build_contacts(group: np.ndarray, n0: int, k: int, homophily: float, streams
     for g, m in enumerate(members):
         sel = group == g
         rank_bound[sel] = np.searchsorted(m, bound[sel], side="left")
+    has_earlier = rank_bound > 0
     for j in range(k):
         same = streams.uniform(f"population/contact_same/{j}", 0, ids) < homophily
         pick = streams.uniform(f"population/contact_pick/{j}", 0, ids)
         anyone = np.minimum((pick * bound).astype(np.int64), bound - 1)
         chosen = anyone.copy()
+        want = same & has_earlier
         for g, m in enumerate(members):
-            sel = np.flatnonzero((group == g) & same & (rank_bound > 0))
+            sel = m[want[m]]  # the group's members who draw within it (ascending, as flatnonzero gave)
             if len(sel):
                 r = np.minimum((pick[sel] * rank_bound[sel]).astype(np.int64), rank_bound[sel] - 1)
                 chosen[sel] = m[r]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import hashlib
 import json
 import re
@@ -29,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .groups import GROUPS, WESTERN_HEMISPHERE
-from .rules import EXCEPTIONS, ROXHAM_STATUSES, RuleChange, RuleSet
+from .rules import EXCEPTIONS, RuleChange, RuleSet
 
 
 class ScenarioError(Exception):
@@ -100,6 +101,8 @@ def _check_dated(value: Dated, minimum: float = 0.0, maximum: float | None = Non
         for k in value:
             parse_date(k)
     for v in values:
+        if not math.isfinite(v):
+            raise ValueError(f"{v} is not a finite number")
         if v < minimum or (maximum is not None and v > maximum):
             hi = f" and at most {maximum}" if maximum is not None else ""
             raise ValueError(f"{v} is out of range; must be at least {minimum}{hi}")
@@ -108,7 +111,7 @@ def _check_dated(value: Dated, minimum: float = 0.0, maximum: float | None = Non
 
 class _Section(BaseModel):
     # strict: a TOML string "yes" is not a bool and "14" is not a number (ints are still fine as floats)
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True, allow_inf_nan=False)
 
 
 def _per_group(value: dict[str, float]) -> dict[str, float]:

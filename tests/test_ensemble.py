@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -145,23 +140,7 @@ def test_resume_after_lost_and_corrupted_replications(pair_run, tmp_path):
     assert (part / "summary.csv").read_bytes() == (full / "summary.csv").read_bytes()
 
 
-def test_resume_after_the_parent_is_killed(pair_run, tmp_path):
-    """SIGKILL the whole compare run (parent and workers) once some replications are on disk;
-    the rerun completes the same summary as the uninterrupted run."""
-    full, *_ = pair_run
-    args = [sys.executable, "-m", "simulation.cli", "compare", *CLI_ARGS, "--workers", "2"]
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(args + ["--out", str(killed)], cwd=ROOT, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((killed / "reps").glob("*/*.parquet"))) < 3:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list((killed / "reps").glob("*/*.parquet")))
-    assert 3 <= done_before < 2 * REPS
-    assert not (killed / "summary.csv").exists()
-    assert subprocess.run(args + ["--out", str(killed)], cwd=ROOT).returncode == 0
-    assert (killed / "summary.csv").read_bytes() == (full / "summary.csv").read_bytes()
+# Killing the parent or a worker mid-run is covered in tests/test_faults.py.
 
 
 def test_a_failed_replication_is_reported_and_the_others_finish(tmp_path, monkeypatch, capsys):

@@ -116,9 +116,6 @@ def test_return_window_of_a_month_and_of_ten_years(days):
         assert res.hidden_past_window.sum() == 0 and hiding > 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reporting gap): people hiding through the return window appear in no column "
-                   "of monthly.csv (simulation/outputs.py STOCK_COLUMNS has no 'hiding' stock); with a 3650-day window "
-                   "thousands of crossers vanish from the outputs. Fix: record state_count[State.HIDING] / scale as a stock")
 def test_the_hiding_stock_is_reported():
     def modify(raw):
         eager(raw)
