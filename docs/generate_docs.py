@@ -665,7 +665,8 @@ names are unique, and `time.end` is not before `time.start`. So a child can edit
 without restating its `from`, or date a change inside a window its parent extended.
 
 Types are strict: `"14"` is not a number and `"yes"` is not `true` (a whole number is fine where a number
-is asked for). Write dates as quoted strings, `"2023-03-25"`: a bare TOML date is an error.
+is asked for), and `nan` and `inf` are rejected. Write dates as quoted strings, `"2023-03-25"`: a bare TOML
+date is an error.
 
 ## Named, dated policy changes
 

@@ -118,7 +118,7 @@ def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, ineligibi
         return value
 
     aware = d.aware
-    believes_must_hide = rules.stca_between_ports or rules.direct_back
+    believes_must_hide = rules.stca_between_ports  # under direct-back, undetected crossers claim at once
     u[aware, Option.PORT] = route(Option.PORT, b.asc_port, routes.cost_port_usd, 0.0, False)[aware]
     if R.roxham_is_open(rules):
         u[aware, Option.ROXHAM] = route(Option.ROXHAM, b.asc_roxham, routes.cost_roxham_usd, c.death_risk_roxham, False)[aware]

@@ -77,7 +77,9 @@ class EnsembleResult:
 
 
 def rep_dir(out: Path, sc: Scenario) -> Path:
-    return Path(out) / "reps" / f"{sc.name}-{sc.digest()}"
+    """Where a scenario's replications live: keyed by its content, scale and master seed, so a rerun with
+    another scale or seed never picks up replications that were made differently."""
+    return Path(out) / "reps" / f"{sc.name}-{sc.digest()}-scale{sc.run.scale:g}-seed{sc.run.seed}"
 
 
 def rep_path(out: Path, sc: Scenario, rep: int) -> Path:

@@ -186,6 +186,8 @@ class BorderModel(mesa.Model):
         self._resettle_quota += per_day * self.scale * self.spec.canada.resettlement_displacement
         eligible = np.array(group_mask(rules.resettlement_groups))
         cand = arrivals[eligible[self.people.group[arrivals]]]
+        # today's arrivals are numbered group by group: draw the places in a random order instead
+        cand = cand[np.argsort(self.streams.uniform("resettlement", d, cand), kind="stable")]
         take = cand[: int(self._resettle_quota)]
         self._resettle_quota -= len(take)
         self._move(take, State.RESETTLED)

@@ -65,7 +65,6 @@ class People:
     aware: np.ndarray
     known_regime: np.ndarray
     next_decision: np.ndarray
-    hide_until: np.ndarray
     returns: np.ndarray
 
     def __len__(self) -> int:
@@ -142,9 +141,13 @@ def build_people(sc: Scenario, streams: Streams, schedule: ArrivalSchedule) -> P
     def u(name):
         return streams.uniform("population/" + name, 0, ids)
 
-    # the initial stock arrived in the US over the previous four years (assumption)
+    # the initial stock arrived in the US over the previous four years (assumption), and is numbered in
+    # order of arrival, oldest first, so that US processing (oldest id first) meets the groups mixed, not
+    # one nationality after another
+    order = np.argsort(u("initial_order")[:n0], kind="stable")
+    group[:n0] = group[:n0][order]
     us_arrival = entry_day.copy()
-    us_arrival[:n0] = -1 - np.floor(u("initial_arrival")[:n0] * 4 * 365).astype(np.int32)
+    us_arrival[:n0] = np.sort(-1 - np.floor(u("initial_arrival")[:n0] * 4 * 365).astype(np.int32))
     family = u("family") < _per_group(pop.family_in_canada, 0.08)[group]
     household = 1 + np.floor(np.log(u("household")) / np.log(1.0 - 1.0 / pop.mean_household_size)).astype(np.int16) \
         if pop.mean_household_size > 1 else np.ones(n, dtype=np.int16)
@@ -169,7 +172,6 @@ def build_people(sc: Scenario, streams: Streams, schedule: ArrivalSchedule) -> P
         aware=np.zeros(n, dtype=bool),
         known_regime=np.zeros(n, dtype=np.int16),
         next_decision=np.full(n, -1, dtype=np.int32),
-        hide_until=np.full(n, -1, dtype=np.int32),
         returns=np.zeros(n, dtype=np.int16),
     )
 

@@ -2,7 +2,7 @@
 
 A scenario file is TOML with the tables ``[scenario]``, ``[time]``,
 ``[policy]`` (+ ``[[policy.change]]``), ``[behaviour]`` (+
-``[[behaviour.news]]``), ``[canada]``, ``[us]``, ``[population]`` and ``[run]``.
+``[[behaviour.news]]``), ``[canada]``, ``[us]``, ``[population]``, ``[routes]`` and ``[run]``.
 Every parameter has a default, a unit and a source (or the word
 "assumption"), kept in the schema below so the docs are generated from it.
 
@@ -107,6 +107,13 @@ def _check_dated(value: Dated, minimum: float = 0.0, maximum: float | None = Non
             hi = f" and at most {maximum}" if maximum is not None else ""
             raise ValueError(f"{v} is out of range; must be at least {minimum}{hi}")
     return value
+
+
+def _check_western(groups):
+    bad = [g for g in groups if g not in WESTERN_HEMISPHERE]
+    if bad:
+        raise ValueError(f"{bad} are not Western Hemisphere groups; allowed: {list(WESTERN_HEMISPHERE)}")
+    return groups
 
 
 class _Section(BaseModel):
@@ -219,10 +226,7 @@ class RuleFields(_Section):
     @field_validator("resettlement_groups")
     @classmethod
     def _western(cls, v):
-        bad = [g for g in v if g not in WESTERN_HEMISPHERE]
-        if bad:
-            raise ValueError(f"{bad} are not Western Hemisphere groups; allowed: {list(WESTERN_HEMISPHERE)}")
-        return v
+        return _check_western(v)
 
 
 class PolicyChange(_Section):
@@ -254,6 +258,11 @@ class PolicyChange(_Section):
         if v is not None:
             parse_date(v)
         return v
+
+    @field_validator("resettlement_groups")
+    @classmethod
+    def _western(cls, v):
+        return v if v is None else _check_western(v)
 
     def values(self) -> dict:
         skip = {"name", "start", "until", "enabled", "description", "source"}

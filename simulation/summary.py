@@ -112,7 +112,9 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
                     "p05_unpaired": su["p05"], "p95_unpaired": su["p95"],
                     "width_ratio_unpaired_to_paired": ratio,
                 })
-    return pd.DataFrame(rows), pd.DataFrame(diffs)
+    diff_columns = ["scenario", "reference", "metric", "window", "unit", "mean", "p05", "p50", "p95",
+                    "p05_unpaired", "p95_unpaired", "width_ratio_unpaired_to_paired"]
+    return pd.DataFrame(rows), pd.DataFrame(diffs, columns=diff_columns)
 
 
 def monthly_quantiles(monthly: pd.DataFrame, columns) -> pd.DataFrame:

@@ -186,6 +186,7 @@ def run_backtest(history_path: Path, calibrations: list[Path], out: Path, reps: 
     all_scores, all_annual, sections = [], [], []
     for cal in calibrations:
         sc = calibration_variant(history, Path(cal))
+        sc = sc.model_copy(update={"run": sc.run.model_copy(update={"seed": master_seed, "scale": scale})})
         fit = sc.scenario.calibrated_on
         if not fit:
             from .ensemble import EnsembleError
