@@ -3,6 +3,8 @@
     bordersim run SCENARIO --out DIR [--seed N] [--scale X] [--quiet]
     bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--workers N] [--executor local|dask]
     bordersim report DIR
+    bordersim calibrate SCENARIO --fit 2017-01:2019-12,2021-12:2022-12 --out DIR [--trials N] [--seeds N] [--docs FILE]
+    bordersim backtest --out DIR [--calibration FILE...] [--reps N] [--scale X] [--docs FILE]
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
     bordersim sensitivity SCENARIO --method morris|sobol --params 'behaviour.*' --samples N --out DIR [--scale X] [--workers N]
@@ -93,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="rebuild summary, plots and report.md from a comparison folder, without rerunning")
     rep.add_argument("out", type=Path, help="folder written by 'bordersim compare'")
-    rep.add_argument("--no-plots", action="store_true")
+    rep.add_argument("--no-plots", action="store_true", help="rebuild the tables and report.md only")
 
     cal = sub.add_parser("calibrate", help="fit the behavioural parameters to observed crossings (Optuna)")
     cal.add_argument("scenario", type=Path, help="scenario to calibrate (normally scenarios/history.toml)")
@@ -108,19 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--quiet", action="store_true", help="no per-trial progress")
 
     bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
-    bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml")
+    bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml",
+                    help="the history scenario to run (default scenarios/history.toml)")
     bt.add_argument("--calibration", type=Path, nargs="+", default=None,
                     help="calibrated behaviour files (default: scenarios/calibrated*.toml)")
     bt.add_argument("--out", type=Path, required=True, help="output folder")
-    bt.add_argument("--reps", type=_positive_int("--reps"), default=10)
-    bt.add_argument("--seed", type=_seed, default=1)
-    bt.add_argument("--scale", type=_positive_fraction, default=None)
-    bt.add_argument("--workers", type=_positive_int("--workers"), default=None)
+    bt.add_argument("--reps", type=_positive_int("--reps"), default=10, help="replications (default 10)")
+    bt.add_argument("--seed", type=_seed, default=1, help="master seed of the replications (default 1)")
+    bt.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
+    bt.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
     bt.add_argument("--docs", type=Path, default=None, help="also write the report here (e.g. docs/validation.md)")
-    bt.add_argument("--quiet", action="store_true")
+    bt.add_argument("--quiet", action="store_true", help="no progress bar")
 
     val = sub.add_parser("validate", help="check a scenario file and print the resolved scenario")
-    val.add_argument("scenario", type=Path)
+    val.add_argument("scenario", type=Path, help="scenario file (TOML)")
 
     lst = sub.add_parser("list", help="list scenario files with their descriptions")
     lst.add_argument("--dir", type=Path, default=REPO_ROOT / "scenarios", help="folder of scenario files")
@@ -422,7 +425,8 @@ def cmd_discover(args) -> int:
     if _report_failures(res.ensemble):
         return 1
     print(describe(res))
-    print(f"wrote {args.out}/samples.csv, trajectory.csv, box.csv, box.json" + ("" if args.no_plots or res.box is None else ", plots/"))
+    box = "" if res.box is None else ", box.csv"
+    print(f"wrote {args.out}/samples.csv, trajectory.csv{box}, box.json" + ("" if args.no_plots or res.box is None else ", plots/"))
     return 0
 
 
