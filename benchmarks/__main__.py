@@ -299,9 +299,10 @@ def summarise(rows: list[dict], check: dict | None, full: bool) -> dict:
     s: dict = {}
     hist = [r for r in rows if "scale" in r]
     if check is not None:
-        ok = check["naive_mismatches"] == 0 and check["kernel_mismatches"] == 0
+        ok = check["naive_mismatches"] == 0 and check["kernel_mismatches"] == 0 and check["utility_mismatches"] == 0
         s["naive == bordersim choices"] = (f"{'yes' if ok else 'NO'}: {check['decisions']:,} decisions on {check['days']} days, "
-                                           f"{check['naive_mismatches']} naive and {check['kernel_mismatches']} kernel mismatches; "
+                                           f"{check['naive_mismatches']} naive and {check['kernel_mismatches']} kernel "
+                                           f"choice mismatches, {check['utility_mismatches']} utilities not the same double; "
                                            f"choices by option (stay, port, Roxham, irregular, air, leave) {check['choices']}")
     e = fit_exponent([r["persons"] for r in hist], [r["wall_s"] for r in hist])
     if e is not None:

@@ -144,6 +144,7 @@ class NaiveAsylumSeeker(mesa.Agent):
         self.known_regime = 0
         self.next_decision = -1
         self.choice: int | None = None
+        self.last_utilities: list[float] | None = None
 
     def step(self) -> None:
         m = self.model
@@ -195,15 +196,16 @@ class NaiveAsylumSeeker(mesa.Agent):
             u[Option.PORT] = route(Option.PORT, b.asc_port, routes.cost_port_usd, 0.0, False)
             if R.roxham_is_open(rules):
                 u[Option.ROXHAM] = route(Option.ROXHAM, b.asc_roxham, routes.cost_roxham_usd, c.death_risk_roxham, False)
+            # as choice.utilities: only the Protocol makes crossers hide (under direct-back they claim at once)
             u[Option.IRREGULAR] = route(Option.IRREGULAR, b.asc_irregular, routes.cost_irregular_usd,
-                                        c.death_risk_irregular, rules.stca_between_ports or rules.direct_back)
+                                        c.death_risk_irregular, rules.stca_between_ports)
         if self.can_fly(rules):
             u[Option.AIR] = route(Option.AIR, b.asc_air, routes.cost_air_usd, 0.0, False)
         return u
 
     def decide(self, day: int, c: Conditions) -> int:
         m = self.model
-        u = self.utilities(m.regimes[self.known_regime], c)
+        u = self.last_utilities = self.utilities(m.regimes[self.known_regime], c)
         # this person's own random slots: the same draws bordersim reads for them
         g, gn = m.gumbels(day, self.person_id)
         lam = m.behaviour.nest_scale
@@ -247,6 +249,7 @@ class NaiveModel(mesa.Model):
         self.step_cpu_seconds = 0.0
         self._next = 0
         self._step_keys: dict = {}
+        self.day_utilities: list[np.ndarray] = []  # filled by run_naive: each replayed day's utility vectors
 
     def step(self) -> None:
         if self._next >= len(self.records):
@@ -295,20 +298,25 @@ def run_naive(source: BorderModel, records: list[DayRecord]) -> tuple[NaiveModel
     for rec in records:
         naive.step()
         out.append(naive.choices(rec))
+        naive.day_utilities.append(np.array([naive.by_id[pid].last_utilities for pid in rec.ids.tolist()]))
     return naive, out
 
 
 # --- the batched kernel on the same workload --------------------------------------
 
 
-def fast_choices(source: BorderModel, rec: DayRecord) -> np.ndarray:
-    """bordersim's batched choice (simulation.choice) for one recorded day, as BorderModel._decide makes it."""
+def fast_choices(source: BorderModel, rec: DayRecord, with_utilities: bool = False):
+    """bordersim's batched choice (simulation.choice) for one recorded day, as BorderModel._decide makes it.
+
+    With ``with_utilities``, returns ``(choices, utility matrix)``.
+    """
     p, sc = source.people, source.spec
     b, routes, ca = sc.behaviour, sc.routes, sc.canada
     ids = rec.ids
     group = p.group[ids]
     affinity = getattr(source, "group_affinity", np.zeros(len(GROUPS)))
     choice = np.empty(len(ids), dtype=np.int8)
+    util = np.empty((len(ids), N_OPTIONS)) if with_utilities else None
     gumbel = source.streams.gumbel("route_choice", rec.day, ids, N_OPTIONS)
     nest_gumbel = source.streams.gumbel("route_choice/nest", rec.day, ids, 3)
     for k in np.unique(rec.known_regime):
@@ -330,15 +338,27 @@ def fast_choices(source: BorderModel, rec: DayRecord) -> np.ndarray:
         )
         u = utilities(believed, deciders, rec.conditions, b, routes, ca.ineligibility_rate)
         choice[sel] = choose(u, gumbel[sel], nest_gumbel[sel], b.nest_scale)
-    return choice
+        if with_utilities:
+            util[sel] = u
+    return (choice, util) if with_utilities else choice
 
 
 def check_same_choices(source: BorderModel, records: list[DayRecord]) -> dict:
-    """Naive per-agent choices vs bordersim's on the recorded days: counts of decisions and mismatches."""
-    _, naive = run_naive(source, records)
+    """Naive per-agent choices vs bordersim's on the recorded days: counts of decisions and mismatches.
+
+    Also compares the utilities themselves (a stricter test than the choices, which most
+    differences in a utility would not flip): ``utility_mismatches`` counts the entries of
+    the naive agents' utility vectors that are not the very same double as bordersim's.
+    """
+    model, naive = run_naive(source, records)
     n = sum(len(r.ids) for r in records)
     mismatches = sum(int(np.count_nonzero(c != r.choices)) for c, r in zip(naive, records))
-    kernel = sum(int(np.count_nonzero(fast_choices(source, r) != r.choices)) for r in records)
+    kernel = utility = 0
+    for rec, u_naive in zip(records, model.day_utilities):
+        fast, u_fast = fast_choices(source, rec, with_utilities=True)
+        kernel += int(np.count_nonzero(fast != rec.choices))
+        utility += int(np.count_nonzero(~((u_naive == u_fast) | (np.isneginf(u_naive) & np.isneginf(u_fast)))))
     return {"decisions": n, "days": len(records), "naive_mismatches": mismatches, "kernel_mismatches": kernel,
+            "utility_mismatches": utility,
             "choices": np.bincount(np.concatenate([r.choices for r in records]).astype(np.int64) if records else
                                    np.empty(0, np.int64), minlength=N_OPTIONS).tolist()}

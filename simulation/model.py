@@ -107,6 +107,7 @@ class BorderModel(mesa.Model):
         self.shelters = Shelters(self.n_days)
         self._hide_release: dict[int, list[np.ndarray]] = defaultdict(list)
         self._resettle_quota = 0.0
+        self._perceived_wait: np.ndarray | None = None  # years: US, Canada
         self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
 
         self.recorder = MonthlyRecorder(self)
@@ -141,6 +142,7 @@ class BorderModel(mesa.Model):
         if d % 7 == 0:
             self._spread_information(d)
         self._us_decisions(d)
+        self._update_perceived_waits(d)
         self._end_hiding(d, rules)
         self._decide(d, date, rules)
         self._irb_decisions(d)
@@ -264,16 +266,28 @@ class BorderModel(mesa.Model):
 
     # --- the decision ----------------------------------------------------
 
-    def _conditions(self, d: int, date: dt.date) -> Conditions:
+    def _update_perceived_waits(self, d: int) -> None:
+        """Expected waits as people perceive them: what the queues imply today, smoothed over
+        ``behaviour.wait_perception_days`` (people learn of waits from others' experience, not from a
+        capacity figure on the day it changes)."""
         us_cap = self._us_capacity_per_day(d) * 365.25
         irb_cap = self.daily["irb_decisions_per_month"][d] * self.scale * 12
-        pool = self.pool_size
+        now = np.array([
+            min(self.pool_size / us_cap, MAX_WAIT_YEARS) if us_cap > 0 else MAX_WAIT_YEARS,
+            min(self.irb.backlog / irb_cap, MAX_WAIT_YEARS) if irb_cap > 0 else MAX_WAIT_YEARS,
+        ])
+        if self._perceived_wait is None:
+            self._perceived_wait = now
+        else:
+            self._perceived_wait += (now - self._perceived_wait) / max(self.spec.behaviour.wait_perception_days, 1.0)
+
+    def _conditions(self, d: int, date: dt.date) -> Conditions:
         shelter_cap = self.daily["quebec_shelter_capacity"][d] * self.scale
         room = 0.0 if shelter_cap <= 0 else max(0.0, 1.0 - self.shelters.occupancy[0] / shelter_cap)
         winter = self.spec.routes.winter_risk_multiplier if date.month in WINTER_MONTHS else 1.0
         return Conditions(
-            wait_us_years=min(pool / us_cap, MAX_WAIT_YEARS) if us_cap > 0 else MAX_WAIT_YEARS,
-            wait_ca_years=min(self.irb.backlog / irb_cap, MAX_WAIT_YEARS) if irb_cap > 0 else MAX_WAIT_YEARS,
+            wait_us_years=float(self._perceived_wait[0]),
+            wait_ca_years=float(self._perceived_wait[1]),
             reception_room=room,
             death_risk_roxham=self.spec.routes.death_risk_roxham * winter,
             death_risk_irregular=self.spec.routes.death_risk_irregular * winter,

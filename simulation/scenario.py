@@ -298,6 +298,8 @@ class NewsEvent(_Section):
 class BehaviourSpec(_Section):
     """How people in the US decide, and how information spreads. All assumptions until calibrated."""
 
+    wait_perception_days: float = param(180.0, "days", "assumption",
+                                        "Time over which people's perception of the expected waits follows the queues.", ge=1)
     decision_interval_days: float = param(30.0, "days", "assumption", "Mean days between a person's reconsiderations.", gt=0)
     w_protection: float = param(3.0, "utility per unit probability", "assumption", "Weight of the chance of protection.")
     w_wait: float = param(0.4, "utility per year", "assumption", "Disutility of each year of waiting for a decision.")

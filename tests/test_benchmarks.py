@@ -37,6 +37,7 @@ def test_naive_agents_choose_as_bordersim(name, start, window):
     check = check_same_choices(model, records)
     assert check["decisions"] > 500 and check["days"] > 20
     assert check["naive_mismatches"] == 0
+    assert check["utility_mismatches"] == 0  # every utility the very same double, not only the choices
     assert check["kernel_mismatches"] == 0
     # not a vacuous check: people who believe different rules, and more than one choice made
     assert len(np.unique(np.concatenate([r.known_regime for r in records]))) >= 2
@@ -70,6 +71,7 @@ def test_smoke_benchmark_table(tmp_path):
     assert "| workload |" in md and "AMD" in md or "cores" in md
     info = json.loads((tmp_path / "smoke.json").read_text())
     assert info["check"]["naive_mismatches"] == 0 and info["check"]["kernel_mismatches"] == 0
+    assert info["check"]["utility_mismatches"] == 0
     assert info["check"]["decisions"] > 0
     for key in ("cpu", "cores", "ram_gb", "python", "numpy"):
         assert info["machine"][key]
