@@ -68,7 +68,7 @@ def test_differences_are_paired_per_replication(pair_run):
     out, summary, differences = pair_run
     reps = {}
     for path in sorted((out / "reps").glob("*/rep-*.parquet")):
-        reps.setdefault(path.parent.name.rsplit("-", 1)[0], []).append(pd.read_parquet(path))
+        reps.setdefault(path.parent.name.split("-")[0], []).append(pd.read_parquet(path))  # <name>-<digest>-...
     after = lambda df: df[df.month >= "2023-03"]  # noqa: E731
     paired = [after(p).roxham_crossings.sum() - after(n).roxham_crossings.sum()
               for n, p in zip(reps["no_protocol"], reps["protocol_2023"])]
