@@ -71,3 +71,38 @@ def write_toml(tmp_path):
         return path
 
     return write
+
+
+SHORT_PROTOCOL = """
+[scenario]
+name = "short_protocol"
+description = "test: the 2023 Protocol on a short window"
+policy_date = "2023-03-25"
+
+[time]
+start = "2022-11"
+end = "2023-08"
+
+[[policy.change]]
+name = "additional_protocol_2023"
+from = "2023-03-25"
+stca_between_ports = true
+"""
+SHORT_NO_PROTOCOL = """
+[scenario]
+name = "short_no_protocol"
+extends = "short_protocol.toml"
+
+[[policy.change]]
+name = "additional_protocol_2023"
+enabled = false
+"""
+
+
+@pytest.fixture(scope="module")
+def short_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """A Protocol option and its no-Protocol reference on a 10-month window (a run takes ~0.2 s of CPU)."""
+    d = tmp_path_factory.mktemp("short")
+    (d / "short_protocol.toml").write_text(SHORT_PROTOCOL)
+    (d / "short_no_protocol.toml").write_text(SHORT_NO_PROTOCOL)
+    return d / "short_protocol.toml", d / "short_no_protocol.toml"

@@ -31,40 +31,14 @@ from simulation.cli import main
 from simulation.data import REPO_ROOT
 from simulation.ensemble import read_rep
 
-SHORT_PROTOCOL = """
-[scenario]
-name = "short_protocol"
-description = "test: the 2023 Protocol on a short window"
-policy_date = "2023-03-25"
-
-[time]
-start = "2022-11"
-end = "2023-08"
-
-[[policy.change]]
-name = "additional_protocol_2023"
-from = "2023-03-25"
-stca_between_ports = true
-"""
-SHORT_NO_PROTOCOL = """
-[scenario]
-name = "short_no_protocol"
-extends = "short_protocol.toml"
-
-[[policy.change]]
-name = "additional_protocol_2023"
-enabled = false
-"""
 REPS = 4
 COMMON = ["--seed", "3", "--scale", "0.002", "--quiet", "--no-plots"]
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> list[str]:
-    d = tmp_path_factory.mktemp("scenarios")
-    (d / "short_protocol.toml").write_text(SHORT_PROTOCOL)
-    (d / "short_no_protocol.toml").write_text(SHORT_NO_PROTOCOL)
-    return [str(d / "short_no_protocol.toml"), str(d / "short_protocol.toml")]
+def files(short_pair) -> list[str]:
+    protocol, no_protocol = short_pair
+    return [str(no_protocol), str(protocol)]
 
 
 def compare_args(files, out, reps=REPS, workers=1) -> list[str]:
