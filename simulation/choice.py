@@ -3,10 +3,10 @@
 Utility of each option for each decider (arrays of shape ``(n, 6)``):
 
 * stay in US processing: ``w_protection * p_us - w_wait * wait_us``;
-* a route to Canada: its constant and the person's own taste for leaving
-  for Canada (a random effect, so some people want to go far more than
-  others: a mixed logit), plus the chance the person believes they
-  may claim times the value of a Canadian claim (protection, wait, reception),
+* a route to Canada: its constant, plus the chance the person believes they
+  may claim times the value of a Canadian claim (protection, wait, reception)
+  and of the person's own wish to be in Canada (a random effect, so some
+  people want to go far more than others: a mixed logit),
   plus the chance of being returned times the value of staying less the cost
   of being returned, less travel cost relative to money, less physical risk
   relative to risk tolerance, less the cost of hiding where the person
@@ -110,7 +110,9 @@ def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, ineligibi
 
     def route(option: Option, asc: float, cost: float, risk: float, hides: bool) -> np.ndarray:
         p = claim_chance(rules, option, d.has_exception, ineligibility_rate)
-        value = asc + d.north_taste + p * canada + (1.0 - p) * returned
+        # the wish to be in Canada pays off only if the person may stay and claim: nobody gains from a trip
+        # that ends in being turned back, so the taste is weighted by the chance of claiming
+        value = asc + p * (canada + d.north_taste) + (1.0 - p) * returned
         value -= b.w_cost * cost * hh / d.money
         value -= b.w_risk * (risk * 1000.0) * hh / d.risk_tolerance
         if hides:
