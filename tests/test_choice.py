@@ -66,3 +66,24 @@ def test_no_north_route_means_stay_or_leave():
 def test_claim_chance(rules, option, exc, expected):
     got = claim_chance(rules, option, np.array(exc), ineligibility_rate=0.01)
     assert np.allclose(got, expected)
+
+
+def test_a_strong_wish_to_go_north_does_not_make_a_sure_turnback_attractive():
+    """A person with no STCA exception is turned back at a port; however much they want to be in Canada,
+    the trip gains them nothing, so its utility stays below staying (it was the cause of repeated futile
+    trips before the taste was weighted by the chance of claiming)."""
+
+    from simulation.choice import Conditions, Deciders, utilities
+    from simulation.scenario import Scenario
+
+    sc = Scenario()
+    n = 4
+    d = Deciders(has_exception=np.array([False, False, True, True]), aware=np.ones(n, bool), can_fly=np.zeros(n, bool),
+                 p_us=np.full(n, 0.3), p_ca=np.full(n, 0.7), money=np.full(n, 500.0), risk_tolerance=np.ones(n),
+                 household_size=np.ones(n), north_taste=np.array([0.0, 20.0, 0.0, 20.0]))
+    c = Conditions(wait_us_years=4.0, wait_ca_years=2.0, reception_room=1.0, death_risk_roxham=0.0,
+                   death_risk_irregular=0.0)
+    u = utilities(R.RuleSet(stca_between_ports=True, roxham_interception=1.0), d, c, sc.behaviour, sc.routes, 0.0)
+    assert u[1, Option.PORT] < u[1, Option.STAY]  # huge taste, no exception: still not worth a futile trip
+    assert u[1, Option.PORT] == pytest.approx(u[0, Option.PORT])  # the taste does not enter at all
+    assert u[3, Option.PORT] > u[2, Option.PORT] + 10  # with an exception, the taste counts in full
