@@ -384,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in specs:
         print(f"running {spec} ...", file=sys.stderr, flush=True)
         rows += run_one(dict(spec)) if args.smoke else in_subprocess(dict(spec))
+        out.mkdir(parents=True, exist_ok=True)  # rows so far, in case a later workload is interrupted
+        (out / f"{name}.partial.json").write_text(json.dumps(rows, indent=1, default=str) + "\n")
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
     naive_rate = None
@@ -407,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / f"{name}.md").write_text(md)
     (out / f"{name}.json").write_text(json.dumps({"machine": info, "rows": rows, "check": check, "summary": summary},
                                                  indent=2, default=str) + "\n")
+    (out / f"{name}.partial.json").unlink(missing_ok=True)
     print(md)
     print(f"wrote {out / (name + '.csv')}, {name}.md, {name}.json", file=sys.stderr)
     return 0

@@ -182,7 +182,7 @@ class NaiveAsylumSeeker(mesa.Agent):
 
         def route(option: Option, asc: float, cost: float, risk: float, hides: bool) -> float:
             p = self.claim_chance(rules, option, exception, inel)
-            value = asc + self.north_taste + p * canada + (1.0 - p) * returned
+            value = asc + p * (canada + self.north_taste) + (1.0 - p) * returned
             value -= b.w_cost * cost * hh / self.money
             value -= b.w_risk * (risk * 1000.0) * hh / self.risk_tolerance
             if hides:
