@@ -322,8 +322,8 @@ def summarise(rows: list[dict], check: dict | None, full: bool) -> dict:
         s["ensemble speed-up"] = (f"{w1['wall_s'] / wn['wall_s']:.2f}x with {wn['workers']} workers vs 1 "
                                   f"(replications alone: {w1['replications_wall_s'] / wn['replications_wall_s']:.2f}x); "
                                   f"cores busy on average {w1['cpu_s'] / w1['wall_s']:.2f} with 1 worker, "
-                                  f"{wn['cpu_s'] / wn['wall_s']:.2f} with {wn['workers']} (below 1 and "
-                                  f"{wn['workers']}: other processes had the cores)")
+                                  f"{wn['cpu_s'] / wn['wall_s']:.2f} with {wn['workers']} (less than 1 and "
+                                  f"{wn['workers']} means other processes had part of the cores)")
     best = max((r["ratio_vs_naive"] for r in hist), default=None)
     if best is not None:
         s["per agent-step vs naive"] = (", ".join(f"{r['ratio_vs_naive']:.0f}x at scale {r['scale']:g}" for r in hist)
