@@ -5,7 +5,7 @@ The state of every person lives in :class:`simulation.population.People`
 for all deciders at once. An :class:`AsylumSeeker` holds only its person id
 and reads and writes through to those arrays, so ``model.agents`` can be
 selected, grouped and inspected the Mesa way without a second copy of the
-state. Mesa objects cost ~1.6 kB each, so they are created only for runs with
+state. Each view costs ~0.2-0.3 kB and ~7 µs to create (docs/performance.md), so they are created only for runs with
 at most ``BorderModel.max_mesa_agents`` persons; larger runs keep the arrays
 alone and :meth:`BorderModel.person` makes a view on demand.
 """
