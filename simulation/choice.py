@@ -46,14 +46,6 @@ class Option(IntEnum):
     LEAVE = 5
 
 
-OPTION_LABELS = {
-    Option.STAY: "stay in US processing",
-    Option.PORT: "claim at a land port",
-    Option.ROXHAM: "cross at Roxham Road",
-    Option.IRREGULAR: "cross elsewhere between ports",
-    Option.AIR: "fly to Canada",
-    Option.LEAVE: "give up or go elsewhere",
-}
 N_OPTIONS = len(Option)
 NORTH = np.array([Option.PORT, Option.ROXHAM, Option.IRREGULAR, Option.AIR])
 

@@ -18,11 +18,6 @@ from .randomness import Streams
 RULE_NEWS_DAYS = 60
 
 
-def share_of_contacts(people: People, ids: np.ndarray, flag: np.ndarray) -> np.ndarray:
-    """For each person in ``ids``, the share of their contacts for whom ``flag`` is true."""
-    return contact_counts(people, ids, flag) / people.contacts.shape[1]
-
-
 def contact_counts(people: People, ids: np.ndarray, flag: np.ndarray) -> np.ndarray:
     """For each person in ``ids``, how many of their contacts have ``flag`` true (uint8).
 

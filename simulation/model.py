@@ -183,7 +183,7 @@ class BorderModel(mesa.Model):
         places = rules.resettlement_places_per_month
         if places <= 0:
             return
-        per_day = places / _days_in_month(date)
+        per_day = places / self._days_in_month[d]
         self.recorder.add("resettled", per_day * self.scale)  # every place is used: demand far exceeds supply
         self._resettle_quota += per_day * self.scale * self.spec.canada.resettlement_displacement
         eligible = np.array(group_mask(rules.resettlement_groups))

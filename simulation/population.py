@@ -18,7 +18,7 @@ import numpy as np
 from . import data
 from .groups import GROUPS
 from .randomness import Streams
-from .scenario import Scenario, dated_value, month_end, parse_date
+from .scenario import Scenario, dated_value, month_end
 
 
 class State(IntEnum):
@@ -37,10 +37,6 @@ class State(IntEnum):
 
 
 ENTERED_STATES = [s for s in State if s != State.NOT_ENTERED]
-
-# attributes that are fixed at set-up
-FIXED = ("group", "entry_day", "us_arrival_day", "family", "unaccompanied_minor", "document_holder",
-         "public_interest", "household_size", "money", "risk_tolerance", "north_taste", "aware_at_entry")
 
 
 @dataclass
@@ -207,7 +203,3 @@ def build_contacts(group: np.ndarray, n0: int, k: int, homophily: float, streams
                 chosen[sel] = m[r]
         out[:, j] = np.minimum(chosen, n - 1)
     return out
-
-
-def first_day_of(sc: Scenario) -> dt.date:
-    return parse_date(sc.time.start)
