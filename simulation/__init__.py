@@ -1,11 +1,43 @@
-"""bordersim: an agent-based simulator of asylum-seeker flows across the Canada–US border."""
+"""bordersim: an agent-based simulator of asylum-seeker flows across the Canada–US border.
 
-__version__ = "0.1.0"
+The package is layered, and data flows one way:
 
-from .model import BorderModel  # noqa: E402
-from .runner import compare, run_scenario  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
-from .validation import ard, observed_locations as observed_interceptions, run_backtest as backtest  # noqa: E402
+* :mod:`simulation.scenario`: the levers and parameters, declared once, and scenario files;
+* :mod:`simulation.core`: the people, the rules, the choice, the queues, the Mesa model;
+* :mod:`simulation.experiments`: one run, ensembles, calibration, validation, sensitivity;
+* :mod:`simulation.present`: plots, reports, the dashboard and the command line.
 
-__all__ = ["BorderModel", "Scenario", "ScenarioError", "ard", "backtest", "compare", "load_scenario",
-           "observed_interceptions", "run_scenario", "scenario_from_dict", "__version__"]
+The public API below is imported on first use, so ``import simulation.scenario``
+does not pay for numpy, Mesa, matplotlib or pyarrow.
+"""
+
+from importlib import import_module
+
+__version__ = "0.2.0"
+
+#: public name -> module that defines it
+_API = {
+    "BorderModel": "simulation.core.model",
+    "Scenario": "simulation.scenario",
+    "ScenarioError": "simulation.scenario",
+    "load_scenario": "simulation.scenario",
+    "scenario_from_dict": "simulation.scenario",
+    "simulate": "simulation.experiments.run",
+    "RunResult": "simulation.experiments.run",
+    "run_scenario": "simulation.experiments.run",
+    "compare": "simulation.experiments.ensemble",
+    "ard": "simulation.experiments.validation",
+    "backtest": "simulation.experiments.validation",
+    "observed_interceptions": "simulation.experiments.validation",
+}
+_RENAMED = {"backtest": "run_backtest", "observed_interceptions": "observed_locations"}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'simulation' has no attribute {name!r}")
+    value = getattr(import_module(_API[name]), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .groups import GROUPS
+from .calendar import fiscal_year
+from .scenario.groups import GROUPS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
@@ -130,13 +131,6 @@ def rcmp_interceptions(path: str = "data/rcmp_interceptions_monthly.csv") -> pd.
     return df[["month", "province", "interceptions", "source"]].reset_index(drop=True)
 
 
-def month_key(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def fiscal_year(day: dt.date) -> int:
-    """US fiscal year (October to September) containing ``day``."""
-    return day.year + 1 if day.month >= 10 else day.year
 
 
 def monthly_inflow(months: list[str], path: str, projection_months: int = 12) -> tuple[np.ndarray, list[str]]:

@@ -1,21 +1,23 @@
 """The asylum seeker as a Mesa agent: a thin view onto the population arrays.
 
-The state of every person lives in :class:`simulation.population.People`
+The state of every person lives in :class:`simulation.core.people.People`
 (one numpy array per attribute), because the decisions of a day are computed
-for all deciders at once. An :class:`AsylumSeeker` holds only its person id
-and reads and writes through to those arrays, so ``model.agents`` can be
-selected, grouped and inspected the Mesa way without a second copy of the
-state. Each view costs ~0.2-0.3 kB and ~7 µs to create (docs/performance.md), so they are created only for runs with
-at most ``BorderModel.max_mesa_agents`` persons; larger runs keep the arrays
-alone and :meth:`BorderModel.person` makes a view on demand.
+for all deciders at once, never by stepping agents one by one. An
+:class:`AsylumSeeker` holds only its person id and reads through to those
+arrays, so the people one wants to look at can be selected, grouped and
+inspected the Mesa way (``model.sample_agents(1000).groupby("group")``)
+without a second copy of the state. Views are made on demand
+(:meth:`BorderModel.person`, :meth:`BorderModel.sample_agents`) and kept in
+``model.agents``; the simulation itself never makes one, so a run costs the
+same whether or not anyone looks.
 """
 
 from __future__ import annotations
 
 import mesa
 
-from .groups import GROUPS
-from .population import State
+from ..scenario.groups import GROUPS
+from .people import State
 
 
 class AsylumSeeker(mesa.Agent):
@@ -24,6 +26,16 @@ class AsylumSeeker(mesa.Agent):
     def __init__(self, model, person_id: int):
         super().__init__(model)
         self.person_id = int(person_id)
+
+    @classmethod
+    def view(cls, model, person_id: int) -> AsylumSeeker:
+        """The view of ``person_id`` in ``model``: made on first use, then the same object."""
+        views = model.__dict__.setdefault("_person_views", {})
+        if person_id not in views:
+            if not 0 <= person_id < model.n_entered:
+                raise IndexError(f"person {person_id} has not entered the model (0 <= id < {model.n_entered})")
+            views[person_id] = cls(model, person_id)
+        return views[person_id]
 
     @property
     def _people(self):

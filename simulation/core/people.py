@@ -15,10 +15,12 @@ from enum import IntEnum
 
 import numpy as np
 
-from . import data
-from .groups import GROUPS
-from .randomness import Streams
-from .scenario import Scenario, dated_value, month_end
+from .. import data
+from ..calendar import days_between, month_end, month_key, month_starts
+from ..scenario.groups import GROUPS
+from ..scenario.kinds import dated_value, group_value
+from ..scenario.schema import Scenario
+from .streams import Streams
 
 
 class State(IntEnum):
@@ -70,16 +72,6 @@ class People:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
-def days_between(first: dt.date, last: dt.date) -> int:
-    return (last - first).days + 1
-
-
-def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
-    out, m = [], dt.date(first.year, first.month, 1)
-    while m <= last:
-        out.append(m)
-        m = dt.date(m.year + m.month // 12, m.month % 12 + 1, 1)
-    return out
 
 
 @dataclass
@@ -101,7 +93,7 @@ def arrival_schedule(sc: Scenario) -> ArrivalSchedule:
     first, last = sc.time.first_day, sc.time.last_day
     n_days = days_between(first, last)
     months = month_starts(first, last)
-    keys = [data.month_key(m) for m in months]
+    keys = [month_key(m) for m in months]
     encounters, projected = data.monthly_inflow(keys, sc.population.inflow_file)
     expected = np.zeros((n_days, len(GROUPS)))
     for m, enc in zip(months, encounters):
@@ -118,8 +110,7 @@ def arrival_schedule(sc: Scenario) -> ArrivalSchedule:
 
 
 def _per_group(values: dict[str, float], default: float) -> np.ndarray:
-    base = values.get("default", default)
-    return np.array([values.get(g, base) for g in GROUPS])
+    return np.array([group_value(values, g, default) for g in GROUPS])
 
 
 def build_people(sc: Scenario, streams: Streams, schedule: ArrivalSchedule) -> People:

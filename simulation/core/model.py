@@ -14,24 +14,39 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
-from . import data
+from .. import data
+from ..calendar import days_between, days_in_month, parse_date
+from ..scenario.groups import GROUPS, group_mask
+from ..scenario.kinds import dated_value, group_value
+from ..scenario.schema import Scenario
 from . import information as info
 from . import rules as R
 from .agents import AsylumSeeker
 from .choice import Conditions, Deciders, Option, choose, utilities
-from .groups import GROUPS, group_mask
-from .outputs import COUNT_COLUMNS, MonthlyRecorder
-from .population import ENTERED_STATES, State, arrival_schedule, build_people, days_between
+from .people import ENTERED_STATES, State, arrival_schedule, build_people
 from .queues import CaseQueue, ClaimQueue
-from .randomness import Streams
 from .reception import Shelters
-from .scenario import Scenario, dated_value, parse_date
+from .recorder import MonthlyRecorder, data_collector
+from .streams import Streams
 
 WINTER_MONTHS = (12, 1, 2, 3)
+
+
+@dataclass
+class DecisionRecord:
+    """One day's route decisions, as the model made them (kept when ``model.decision_log`` is a list)."""
+
+    day: int
+    ids: np.ndarray  #: the deciders, sorted
+    aware: np.ndarray  #: what each knew of the routes when deciding
+    known_regime: np.ndarray  #: the rules each believed in force (index into ``model.regimes``)
+    conditions: Conditions
+    choices: np.ndarray | None  #: the ``Option`` each chose
 MAX_WAIT_YEARS = 30.0
 
 
@@ -42,11 +57,11 @@ class BorderModel(mesa.Model):
         scenario: the resolved scenario; ``None`` gives the schema defaults.
         seed: replication seed (default: the scenario's ``run.seed``).
         scale: fraction of the real population simulated (default: ``run.scale``).
-        max_mesa_agents: create a Mesa ``AsylumSeeker`` per person only up to this many persons.
+        guard_streams: fail if a random stream is read twice for one person on one day (tests).
     """
 
     def __init__(self, scenario: Scenario | None = None, seed: int | None = None, scale: float | None = None,
-                 max_mesa_agents: int = 200_000):
+                 guard_streams: bool = False):
         sc = scenario if scenario is not None else Scenario()
         updates = {k: v for k, v in (("seed", seed), ("scale", scale)) if v is not None}
         if updates:
@@ -55,22 +70,19 @@ class BorderModel(mesa.Model):
         self.spec = sc
         self.seed = sc.run.seed
         self.scale = sc.run.scale
-        self.streams = Streams(self.seed)
+        self.streams = Streams(self.seed, guard=guard_streams)
         self.first_day = sc.time.first_day
         self.n_days = days_between(self.first_day, sc.time.last_day)
         self.day = 0  # index of the next day to simulate
 
         # rules: the distinct regimes over the horizon, and which is in force each day
-        base, changes = sc.base_rules(), sc.rule_changes()
-        self.rule_changes = changes
-        self.regimes: list[R.RuleSet] = []
+        self.rule_changes = sc.rule_changes()
+        self.timeline = sc.rule_timeline()
+        self.regimes: list[R.RuleSet] = [rules for _, rules in self.timeline]
+        self._regime_start = [(start - self.first_day).days for start, _ in self.timeline]
         self.regime_of_day = np.zeros(self.n_days, dtype=np.int16)
-        for d in range(self.n_days):
-            rules = R.rules_at(self.date_of(d), base, changes)
-            if not self.regimes or rules != self.regimes[-1]:
-                self.regimes.append(rules)
-            self.regime_of_day[d] = len(self.regimes) - 1
-        self._regime_start = {k: int(np.argmax(self.regime_of_day == k)) for k in range(len(self.regimes))}
+        for k, start in enumerate(self._regime_start):
+            self.regime_of_day[start:] = k
 
         # dated parameters, evaluated once per day of the run (monthly figures, in persons)
         days = [self.date_of(d) for d in range(self.n_days)]
@@ -83,7 +95,7 @@ class BorderModel(mesa.Model):
                 ("quebec_shelter_capacity", sc.canada.quebec_shelter_capacity),
             )
         }
-        self._days_in_month = np.array([_days_in_month(day) for day in days])
+        self._days_in_month = np.array([days_in_month(day) for day in days])
 
         # people
         self.schedule = arrival_schedule(sc)
@@ -92,14 +104,11 @@ class BorderModel(mesa.Model):
         self.n_entered = 0
         self.state_count = np.zeros(256, dtype=np.int64)
         self._decisions_due: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.mesa_agents = len(self.people) <= max_mesa_agents
 
         rates = data.grant_rates()
-        self.p_us = np.array([sc.us.grant_rate.get(g, sc.us.grant_rate.get("default", rates.loc[g, "US"])) for g in GROUPS])
-        self.p_ca = np.array([sc.canada.acceptance_rate.get(g, sc.canada.acceptance_rate.get("default", rates.loc[g, "CA"])) for g in GROUPS])
-
-        aff = sc.behaviour.group_affinity
-        self.group_affinity = np.array([aff.get(g, aff.get("default", 0.0)) for g in GROUPS])
+        self.p_us = np.array([group_value(sc.us.grant_rate, g, rates.loc[g, "US"]) for g in GROUPS])
+        self.p_ca = np.array([group_value(sc.canada.acceptance_rate, g, rates.loc[g, "CA"]) for g in GROUPS])
+        self.group_affinity = np.array([group_value(sc.behaviour.group_affinity, g, 0.0) for g in GROUPS])
 
         # institutions
         self.irb = ClaimQueue(initial_backlog=sc.canada.irb_initial_backlog * self.scale)
@@ -110,10 +119,10 @@ class BorderModel(mesa.Model):
         self._perceived_wait: np.ndarray | None = None  # years: US, Canada
         self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
 
+        #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
+        self.decision_log: list[DecisionRecord] | None = None
         self.recorder = MonthlyRecorder(self)
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: (lambda m, c=c: m.recorder.last.get(c)) for c in COUNT_COLUMNS}
-        )
+        self.datacollector = data_collector()
 
     # --- calendar --------------------------------------------------------
 
@@ -127,7 +136,12 @@ class BorderModel(mesa.Model):
 
     @property
     def rules(self) -> R.RuleSet:
-        return self.regimes[self.regime_of_day[min(self.day, self.n_days - 1)]]
+        """The rules in force on the next day to simulate."""
+        return self.rules_on(min(self.day, self.n_days - 1))
+
+    def rules_on(self, d: int) -> R.RuleSet:
+        """The rules in force on day ``d``."""
+        return self.regimes[self.regime_of_day[d]]
 
     # --- the day ---------------------------------------------------------
 
@@ -136,7 +150,7 @@ class BorderModel(mesa.Model):
             self.running = False
             return
         d, date = self.day, self.date_of(self.day)
-        rules = self.regimes[self.regime_of_day[d]]
+        rules = self.rules_on(d)
         self._enter_arrivals(d, date, rules)
         self._news_shocks(d)
         if d % 7 == 0:
@@ -150,7 +164,7 @@ class BorderModel(mesa.Model):
         self.recorder.add("reception_cost_cad", self.shelters.person_days() * self.spec.canada.shelter_cost_per_day)
         self.day += 1
         if self.day == self.n_days or self.date_of(self.day).day == 1:
-            self.recorder.close_month(d, date)
+            self.recorder.close_month(d)
             self.datacollector.collect(self)
         if self.day >= self.n_days:
             self.running = False
@@ -174,8 +188,6 @@ class BorderModel(mesa.Model):
         p.known_regime[ids] = p.known_regime[p.contacts[ids, 0]] if d > 0 else self.regime_of_day[d]
         self._schedule(d, ids)
         self.n_entered = hi
-        if self.mesa_agents:
-            AsylumSeeker.create_agents(self, len(ids), person_id=ids)
         self._resettle(d, date, rules, ids)
 
     def _resettle(self, d: int, date: dt.date, rules: R.RuleSet, arrivals: np.ndarray) -> None:
@@ -297,31 +309,39 @@ class BorderModel(mesa.Model):
         p = self.people
         return R.exception_applies(rules, p.family[ids], p.unaccompanied_minor[ids], p.document_holder[ids], p.public_interest[ids])
 
-    def _decide(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
+    def _due(self, d: int) -> np.ndarray:
+        """The persons who reconsider on day ``d``, sorted by id."""
         p = self.people
         batches = self._decisions_due.pop(d, None)
         if not batches:
-            return
+            return np.empty(0, dtype=np.int64)
         due = np.concatenate(batches)
         # a person rescheduled or gone since this entry was made has a newer entry, or none
-        ids = np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
-        if len(ids) == 0:
-            return
-        cond = self._conditions(d, date)
+        return np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
+
+    def choose_routes(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
+                      known_regime: np.ndarray | None = None) -> np.ndarray:
+        """The route each of ``ids`` chooses on day ``d`` (an ``Option`` per person), all at once.
+
+        People act on the rules they *believe* are in force (``known_regime``; default: what they know now).
+        ``aware`` and ``known_regime`` may be given to replay a recorded day (the benchmarks do).
+        """
+        p = self.people
         b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
+        aware = p.aware[ids] if aware is None else aware
+        known = p.known_regime[ids] if known_regime is None else known_regime
         group = p.group[ids]
         choice = np.empty(len(ids), dtype=np.int8)
         gumbel = self.streams.gumbel("route_choice", d, ids, len(Option))
         nest_gumbel = self.streams.gumbel("route_choice/nest", d, ids, 3)
-        # people act on the rules they believe are in force
-        for k in np.unique(p.known_regime[ids]):
-            sel = np.flatnonzero(p.known_regime[ids] == k)
+        for k in np.unique(known):
+            sel = np.flatnonzero(known == k)
             believed = self.regimes[k]
             sub = ids[sel]
             needs_visa = np.array(group_mask(believed.visa_required))[group[sel]]
             deciders = Deciders(
                 has_exception=self._exceptions(believed, sub),
-                aware=p.aware[sub],
+                aware=aware[sel],
                 can_fly=R.can_fly(believed, needs_visa, p.document_holder[sub]),
                 p_us=self.p_us[group[sel]],
                 p_ca=self.p_ca[group[sel]],
@@ -332,6 +352,20 @@ class BorderModel(mesa.Model):
             )
             u = utilities(believed, deciders, cond, b, routes, ca.ineligibility_rate)
             choice[sel] = choose(u, gumbel[sel], nest_gumbel[sel], b.nest_scale)
+        return choice
+
+    def _decide(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
+        ids = self._due(d)
+        if len(ids) == 0:
+            return
+        p, ca = self.people, self.spec.canada
+        cond = self._conditions(d, date)
+        if self.decision_log is not None:
+            record = DecisionRecord(d, ids, p.aware[ids].copy(), p.known_regime[ids].copy(), cond, None)
+        choice = self.choose_routes(d, ids, cond)
+        if self.decision_log is not None:
+            record.choices = choice.copy()
+            self.decision_log.append(record)
         # ...but the rules in force decide what happens to them
         stay = ids[choice == Option.STAY]
         self._schedule(d, stay)
@@ -427,9 +461,6 @@ class BorderModel(mesa.Model):
         self.recorder.add("transfers_out_of_quebec", moved)
         self.recorder.add("reception_cost_cad", moved * ca.transfer_cost)
 
-    def rules_on(self, d: int) -> R.RuleSet:
-        return self.regimes[self.regime_of_day[d]]
-
     def _return_to_us(self, d: int, ids: np.ndarray) -> None:
         """Back to the US pool; they now know the rules in force and reconsider later."""
         if len(ids) == 0:
@@ -459,16 +490,15 @@ class BorderModel(mesa.Model):
         return {s.name: int(self.state_count[s]) for s in ENTERED_STATES}
 
     def person(self, person_id: int) -> AsylumSeeker:
-        """A Mesa view of one person (created on demand when the run keeps no Mesa agents)."""
-        if self.mesa_agents:
-            return next(a for a in self.agents if a.person_id == person_id)
-        return AsylumSeeker(self, person_id)
+        """A Mesa agent for one person: a view onto the population arrays, made on demand and kept."""
+        return AsylumSeeker.view(self, person_id)
+
+    def sample_agents(self, n: int, state: State | None = State.US_POOL) -> mesa.agent.AgentSet:
+        """Mesa agents for up to ``n`` persons (in ``state``; ``None``: anyone who entered), drawn at random."""
+        pool = np.arange(self.n_entered) if state is None else np.flatnonzero(self.people.state[: self.n_entered] == state)
+        ids = self.rng.choice(pool, size=min(n, len(pool)), replace=False) if len(pool) else pool
+        return mesa.agent.AgentSet([self.person(int(i)) for i in np.sort(ids)], random=self.random)
 
     def results(self):
-        """Monthly outputs as a pandas DataFrame."""
-        return self.recorder.frame()
-
-
-def _days_in_month(date: dt.date) -> int:
-    nxt = dt.date(date.year + date.month // 12, date.month % 12 + 1, 1)
-    return (nxt - dt.date(date.year, date.month, 1)).days
+        """Monthly outputs as a pandas DataFrame: the DataCollector's model variables, one row per month."""
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)

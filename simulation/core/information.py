@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .population import People, State
-from .randomness import Streams
+from .people import People, State
+from .streams import Streams
 
 RULE_NEWS_DAYS = 60
 

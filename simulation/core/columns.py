@@ -1,0 +1,110 @@
+"""What a run reports: every output column, declared once, and the outcomes summaries are made of.
+
+Each :class:`Column` of ``monthly.csv`` is declared here with its label, unit,
+whether it is a flow (summed over the month's days) or a stock (read on the
+month's last day), and how a window of months reduces it in a summary. The
+recorder, the Mesa DataCollector, the summaries, the plots, the report and the
+dashboard all read these declarations. To add a column, declare it here and
+count it in the model (``self.recorder.add(name, n)`` for a flow, a line in
+:meth:`simulation.core.recorder.MonthlyRecorder.close_month` for a stock).
+
+An :class:`Outcome` is what summaries and comparisons report: one column over
+a window (``irb_backlog_end`` is the last ``irb_backlog``), or the sum of
+several (``irregular_crossings``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FLOW, STOCK = "flow", "stock"
+SUM, LAST, MAX = "sum", "last", "max"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str  #: words for plots and reports
+    unit: str
+    kind: str  #: FLOW (summed over the month) or STOCK (read on the month's last day)
+    short: str = ""  #: a short label for narrow places (the dashboard's tables)
+    outcome: str | None = None  #: name of the summary outcome made of this column alone, if any
+    how: str = SUM  #: how a window of months reduces the column in that outcome: SUM, LAST or MAX
+
+
+COLUMNS: tuple[Column, ...] = (
+    # flows
+    Column("roxham_crossings", "Crossings at Roxham Road", "persons", FLOW, "Roxham", "roxham_crossings"),
+    Column("other_irregular_crossings", "Crossings elsewhere between ports", "persons", FLOW, "elsewhere",
+           "other_irregular_crossings"),
+    Column("port_claims", "Claims at land ports", "persons", FLOW, "port claims", "port_claims"),
+    Column("port_turnbacks", "Turned back at land ports (STCA)", "persons", FLOW, "turned back at ports"),
+    Column("roxham_port_arrivals", "Arrivals at a Roxham port of entry", "persons", FLOW),
+    Column("roxham_closed_turned_away", "Found Roxham Road closed and went back", "persons", FLOW),
+    Column("air_claims", "Claims after flying in", "persons", FLOW, "by air", "air_claims"),
+    Column("protocol_returns", "Returned under the 2023 Protocol", "persons", FLOW, "Protocol returns", "protocol_returns"),
+    Column("directed_back", "Directed back (COVID-19 orders)", "persons", FLOW, "directed back"),
+    Column("ineligible", "Found ineligible after an exception", "persons", FLOW, "ineligible"),
+    Column("hidden_past_window", "Claims after hiding past the return window", "persons", FLOW),
+    Column("claims_in_canada", "Claims in Canada (from the US)", "persons", FLOW, "claims", "claims_in_canada"),
+    Column("interceptions", "RCMP interceptions between ports", "persons", FLOW, "interceptions", "interceptions"),
+    Column("interceptions_quebec", "RCMP interceptions between ports, Quebec", "persons", FLOW),
+    Column("irb_decisions", "IRB decisions", "claims", FLOW),
+    Column("transfers_out_of_quebec", "Transfers out of Quebec", "persons", FLOW),
+    Column("reception_cost_cad", "Reception cost (CAD)", "CAD", FLOW, "reception cost", "reception_cost"),
+    Column("resettled", "Humanitarian places used", "persons", FLOW, "humanitarian places", "resettled"),
+    Column("deaths_expected", "Expected deaths crossing", "persons", FLOW, "expected deaths", "deaths_expected"),
+    Column("deaths_expected_elsewhere", "Expected deaths crossing elsewhere between ports", "persons", FLOW),
+    Column("left_us_process", "Left the US process (gave up or went elsewhere)", "persons", FLOW),
+    Column("us_decisions", "US asylum decisions", "cases", FLOW),
+    # stocks
+    Column("irb_backlog", "IRB backlog (claims pending)", "claims", STOCK, "IRB backlog", "irb_backlog_end", LAST),
+    Column("irb_wait_months", "IRB expected wait (months)", "months", STOCK, "IRB wait", "irb_wait_end", LAST),
+    Column("quebec_shelter_population", "People in Quebec shelters", "persons", STOCK, "Quebec shelters",
+           "quebec_shelter_peak", MAX),
+    Column("shelter_population_elsewhere", "People sheltered in other provinces", "persons", STOCK, "shelters elsewhere"),
+    Column("hiding_population", "People hiding in Canada through the return window", "persons", STOCK),
+    Column("us_backlog", "US asylum backlog (modelled pool)", "persons", STOCK, "US backlog", "us_backlog_end", LAST),
+    Column("us_wait_months", "US expected wait (months)", "months", STOCK),
+)
+COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
+FLOW_COLUMNS = tuple(c.name for c in COLUMNS if c.kind == FLOW)
+STOCK_COLUMNS = tuple(c.name for c in COLUMNS if c.kind == STOCK)
+COUNT_COLUMNS = FLOW_COLUMNS + STOCK_COLUMNS
+#: The columns of monthly.csv, in order.
+KEY_COLUMNS = ("month", "scenario", "seed")
+MONTHLY_COLUMNS = KEY_COLUMNS + COUNT_COLUMNS
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A summary outcome: ``columns`` added up month by month, then reduced over a window by ``how``."""
+
+    name: str
+    label: str
+    unit: str
+    columns: tuple[str, ...]
+    how: str
+
+
+#: Outcomes made of several columns.
+COMBINED = (
+    Outcome("irregular_crossings", "Irregular crossings (Roxham and elsewhere)", "persons",
+            ("roxham_crossings", "other_irregular_crossings"), SUM),
+    Outcome("returns", "Returned to the US (turned back, Protocol, direct-back)", "persons",
+            ("port_turnbacks", "protocol_returns", "directed_back"), SUM),
+)
+_SUFFIX = {SUM: "", LAST: ", end of window", MAX: ", peak"}
+#: Every summary outcome, in the order of summary tables: the combined ones, then one per column that has one.
+OUTCOMES: tuple[Outcome, ...] = COMBINED + tuple(
+    Outcome(c.outcome, c.label + _SUFFIX[c.how], c.unit, (c.name,), c.how) for c in COLUMNS if c.outcome)
+OUTCOME_BY_NAME = {o.name: o for o in OUTCOMES}
+#: The headline outcomes of the overview figure and the report table.
+HEADLINE = ("irregular_crossings", "returns", "claims_in_canada", "deaths_expected", "irb_backlog_end", "reception_cost")
+
+
+def label(name: str) -> str:
+    """Words for a column or an outcome."""
+    if name in COLUMN_BY_NAME:
+        return COLUMN_BY_NAME[name].label
+    return OUTCOME_BY_NAME[name].label

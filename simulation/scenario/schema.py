@@ -1,0 +1,294 @@
+"""The scenario schema: every table and key of a scenario file, with its default, unit and source.
+
+A scenario file is TOML with the tables ``[scenario]``, ``[time]``,
+``[policy]`` (+ ``[[policy.change]]``), ``[behaviour]`` (+
+``[[behaviour.news]]``), ``[canada]``, ``[us]``, ``[population]``, ``[routes]`` and ``[run]``.
+Every parameter is declared once here (or, for the policy levers, in
+:mod:`simulation.scenario.levers`) with :func:`~simulation.scenario.kinds.param`;
+the docs, sensitivity ranges and dashboard controls are generated from these
+declarations. Numeric parameters of kind *dated* take either a number or a
+table of ``"YYYY-MM" = value`` entries: a step function, each value applying
+from its date until the next one (before the first date, the first value applies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from ..calendar import is_month, month_end, parse_date
+from .groups import GROUPS
+from .kinds import dated, param, per_group
+from .levers import Group, PolicyChange, Probability, RuleChange, RuleSet, Section as _Section, rule_timeline
+
+
+def _partial(info: ValidationInfo | None) -> bool:
+    """Whether this is one file of an ``extends`` chain, checked alone (whole-scenario checks wait for the merge)."""
+    return bool(info is not None and info.context and info.context.get("partial"))
+
+
+class ScenarioMeta(_Section):
+    name: str = Field("unnamed", description="Short name used in results and plots.")
+    description: str = Field("", description="One line saying what this scenario is.")
+    extends: str | None = Field(None, description="Path (relative to this file) of the scenario this one builds on.")
+    policy_date: str | None = Field(
+        None, description="Date the options being compared start to differ ('YYYY-MM-DD'); summaries use it."
+    )
+    calibrated_on: str | None = Field(
+        None, description="Months the behaviour was fitted to ('YYYY-MM:YYYY-MM,...'), written by 'bordersim calibrate'."
+    )
+
+    @field_validator("policy_date")
+    @classmethod
+    def _date(cls, v):
+        if v is not None:
+            parse_date(v)
+        return v
+
+
+class TimeSpec(_Section):
+    start: str = Field("2017-01", description="First month simulated ('YYYY-MM').")
+    end: str = Field("2024-12", description="Last month simulated ('YYYY-MM'), inclusive.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month(cls, v):
+        if not is_month(v):
+            raise ValueError(f"{v!r} is not a month; use 'YYYY-MM'")
+        parse_date(v)
+        return v
+
+    @model_validator(mode="after")
+    def _order(self, info: ValidationInfo):
+        if _partial(info):
+            return self
+        if parse_date(self.end) < parse_date(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def first_day(self) -> dt.date:
+        return parse_date(self.start)
+
+    @property
+    def last_day(self) -> dt.date:
+        return month_end(parse_date(self.end))
+
+
+class PolicySpec(RuleSet):
+    """``[policy]``: the levers' values at the start (the base rules), and dated changes of them."""
+
+    change: list[PolicyChange] = Field(default_factory=list, description="Dated changes, applied in file order.")
+
+
+class NewsEvent(_Section):
+    """A news shock that makes people in the US aware of the northern routes."""
+
+    name: str
+    date: str | None = Field(None, description="Day of the news ('YYYY-MM-DD').")
+    groups: list[Group] = Field(default_factory=lambda: list(GROUPS))
+    awareness_boost: Probability = param(0.0, "share", "assumption", "Share of the unaware in these groups who learn of the routes that day.")
+    enabled: bool = True
+    source: str = ""
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, v):
+        if v is not None:
+            parse_date(v)
+        return v
+
+
+class BehaviourSpec(_Section):
+    """How people in the US decide, and how information spreads. All assumptions until calibrated."""
+
+    wait_perception_days: float = param(180.0, "days", "assumption",
+                                        "Time over which people's perception of the expected waits follows the queues.", ge=1)
+    decision_interval_days: float = param(30.0, "days", "assumption", "Mean days between a person's reconsiderations.", gt=0)
+    w_protection: float = param(3.0, "utility per unit probability", "assumption", "Weight of the chance of protection.")
+    w_wait: float = param(0.4, "utility per year", "assumption", "Disutility of each year of waiting for a decision.")
+    w_cost: float = param(1.0, "utility per (cost / money)", "assumption", "Disutility of travel cost relative to the person's money.")
+    w_risk: float = param(0.5, "utility per 1/1,000 death risk", "assumption", "Disutility of physical risk, divided by risk tolerance.")
+    w_return: float = param(2.5, "utility", "assumption", "Disutility of being returned to the US.")
+    w_hiding: float = param(0.5, "utility", "assumption", "Disutility of hiding in Canada through the return window.")
+    w_reception: float = param(0.5, "utility", "assumption", "Value of reception in Canada (shelter, benefits, work permit) when shelters have room.")
+    asc_port: float = param(-7.0, "utility", "assumption", "Constant of claiming at an official land port (higher than Roxham: entering between ports is an offence, IRPA s.18).")
+    asc_roxham: float = param(-9.0, "utility", "assumption", "Constant of crossing at Roxham Road.")
+    asc_irregular: float = param(-9.5, "utility", "assumption", "Constant of crossing elsewhere between ports.")
+    asc_air: float = param(-9.5, "utility", "assumption", "Constant of flying to Canada.")
+    asc_leave: float = param(-6.5, "utility", "assumption", "Constant of giving up on the US process or going elsewhere.")
+    north_taste_sd: float = param(2.0, "utility (sd)", "assumption", "Spread between people of the wish to leave for Canada (normal random effect on every route north).", ge=0)
+    group_affinity: per_group() = param(
+        {}, "utility", "calibrated (see scenarios/calibrated.toml); 0 where not fitted",
+        "Extra wish of a nationality group to go north (diaspora, language, networks), on every route to Canada."
+    )
+    nest_scale: float = param(0.5, "dimensionless (0-1]", "assumption", "Nested logit scale of the routes to Canada: lower means closer substitutes; 1 is a plain logit.", gt=0, le=1)
+    initial_awareness: Probability = param(0.02, "share", "assumption", "Share of people in the US aware of the northern routes at the start.")
+    awareness_news_rate: float = param(0.0002, "per day", "assumption", "Daily chance an unaware person learns of the routes from the news.", ge=0)
+    awareness_contact_rate: float = param(0.01, "per day", "assumption", "Daily chance of learning, times the share of one's contacts who know.", ge=0)
+    rule_news_rate: float = param(0.03, "per day", "assumption", "Daily chance of learning of a new rule from the news, in the 60 days after it starts.", ge=0)
+    rule_contact_rate: float = param(0.05, "per day", "assumption", "Daily chance of learning a new rule, times the share of contacts who know it.", ge=0)
+    contacts_per_person: int = param(8, "persons", "assumption", "Contacts each person has in the social network.", ge=1, le=64)
+    homophily: Probability = param(0.8, "share", "assumption", "Share of contacts of the same nationality group.")
+    news: list[NewsEvent] = Field(default_factory=list, description="Dated news shocks about the routes.")
+
+
+class CanadaSpec(_Section):
+    irb_decisions_per_month: dated() = param(
+        2000.0, "claims/month", "IRB: ~2,000 finalizations a month in 2017 (domain brief)", "IRB Refugee Protection Division decision capacity."
+    )
+    irb_initial_backlog: float = param(
+        17338.0, "claims", "DERIVED: IRB pending 2017-12-31 (43,250) - 2017 referrals (47,425) + 2017 finalized (21,513)",
+        "Claims pending at the IRB at the start.", ge=0
+    )
+    background_claims_per_month: dated() = param(
+        1780.0, "claims/month", "IRCC transition binder 2024 Table A: airport + inland claims / 12",
+        "Claims made in Canada by people not modelled (airports from abroad, inland); they share the IRB queue.",
+    )
+    acceptance_rate: per_group(0.0, 1.0) = param(
+        {}, "probability", "data/grant_rates.csv (IRB); overrides per group", "IRB acceptance rate by nationality group."
+    )
+    ineligibility_rate: Probability = param(0.01, "probability", "assumption", "Share of claimants with an exception who fail the eligibility checks.")
+    quebec_shelter_capacity: dated() = param(
+        1200.0, "beds", "PRAIDA ~1,200 beds; Lacolle site 1,000-1,200 places in 2017 (domain brief)", "Shelter places for claimants in Quebec."
+    )
+    shelter_need_share: Probability = param(0.5, "share", "assumption", "Share of land-route claimants entering Quebec who need a shelter place.")
+    shelter_stay_days: float = param(113.0, "days", "IRCC CIMM: Niagara Falls hotels, average stay 113 days", "Days a claimant stays in shelter.", gt=0)
+    shelter_cost_per_day: float = param(208.0, "CAD/person-day", "IRCC CIMM: Niagara Falls hotels ~$208 per person-day", "Cost of a shelter place, Quebec or elsewhere.", ge=0)
+    quebec_share_port: Probability = param(0.6, "share", "assumption (Lacolle is the busiest land port)", "Share of port claimants who enter in Quebec.")
+    quebec_share_irregular: Probability = param(0.5, "share", "assumption", "Share of crossers elsewhere between ports who enter in Quebec.")
+    resettlement_displacement: Probability = param(
+        0.5, "share", "assumption", "Share of humanitarian places taken by people who would otherwise have entered the US pool."
+    )
+    transfer_cost: float = param(0.0, "CAD/person", "assumption (bus fares not counted)", "Cost of moving a claimant out of Quebec.", ge=0)
+
+
+class USSpec(_Section):
+    decisions_per_month: dated() = param(
+        12500.0, "cases/month", "assumption: gives a ~4-year wait for the initial pool (TRAC report 707: over 4 years)",
+        "US asylum decisions per month (courts + USCIS).",
+    )
+    grant_rate: per_group(0.0, 1.0) = param(
+        {}, "probability", "data/grant_rates.csv (TRAC); overrides per group", "US asylum grant rate by nationality group."
+    )
+
+
+class PopulationSpec(_Section):
+    initial_us_pool: float = param(
+        600000.0, "persons", "assumption: order of the US affirmative + court asylum backlog in early 2017 (TRAC; domain brief)",
+        "Asylum seekers in the US at the start.", ge=0
+    )
+    pool_entry_share: dated(0.0, 1.0) = param(
+        0.25, "share", "assumption", "Share of CBP encounters that join the US asylum pool (others are expelled, removed or leave)."
+    )
+    inflow_multiplier: float = param(1.0, "factor", "scenario lever", "Scales the US inflow.", ge=0)
+    inflow_file: str = Field("data/us_encounters_monthly.csv", description="Monthly CBP encounters (relative to the repository root).")
+    family_in_canada: per_group(0.0, 1.0) = param(
+        {"default": 0.08, "haiti": 0.15}, "share", "assumption", "Share with a family member in Canada who qualifies for the exception."
+    )
+    unaccompanied_minor: Probability = param(0.005, "share", "assumption", "Share who are unaccompanied minors.")
+    document_holder: Probability = param(0.02, "share", "assumption", "Share holding a Canadian visa or document.")
+    public_interest: Probability = param(0.0005, "share", "assumption", "Share covered by the public-interest exception.")
+    mean_household_size: float = param(2.0, "persons", "assumption", "Mean household size a person travels with.", ge=1)
+    money_median_usd: float = param(400.0, "USD", "assumption", "Median money available for travel.", gt=0)
+    money_sigma: float = param(1.0, "log-sd", "assumption", "Spread of money (lognormal).", ge=0)
+    risk_tolerance_sigma: float = param(0.5, "log-sd", "assumption", "Spread of risk tolerance (lognormal, median 1).", ge=0)
+
+
+class RoutesSpec(_Section):
+    """Costs and risks of each route."""
+
+    cost_port_usd: float = param(150.0, "USD", "assumption: bus New York-Plattsburgh plus taxi (~US$60, domain brief)", "Travel cost to a land port.", ge=0)
+    cost_roxham_usd: float = param(150.0, "USD", "assumption: bus to Plattsburgh plus taxi US$50-75 (domain brief)", "Travel cost to Roxham Road.", ge=0)
+    cost_irregular_usd: float = param(1000.0, "USD", "assumption: smuggler fees", "Travel cost of a crossing elsewhere.", ge=0)
+    cost_air_usd: float = param(400.0, "USD", "assumption", "Flight to Canada.", ge=0)
+    death_risk_roxham: Probability = param(1e-5, "probability per crossing", "assumption", "Death risk at Roxham Road.")
+    death_risk_irregular: Probability = param(2e-4, "probability per crossing", "assumption", "Death risk crossing elsewhere, outside winter.")
+    winter_risk_multiplier: float = param(5.0, "factor", "assumption (deaths by cold, e.g. Emerson 2022)", "Risk multiplier December-March.", ge=1)
+
+
+class RunSpec(_Section):
+    seed: int = Field(1, description="Master seed.", ge=0)
+    scale: float = Field(0.02, description="Fraction of the real population simulated; outputs are scaled back to persons.", gt=0, le=1)
+
+
+class Scenario(_Section):
+    scenario: ScenarioMeta = Field(default_factory=ScenarioMeta)
+    time: TimeSpec = Field(default_factory=TimeSpec)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    behaviour: BehaviourSpec = Field(default_factory=BehaviourSpec)
+    canada: CanadaSpec = Field(default_factory=CanadaSpec)
+    us: USSpec = Field(default_factory=USSpec)
+    population: PopulationSpec = Field(default_factory=PopulationSpec)
+    routes: RoutesSpec = Field(default_factory=RoutesSpec)
+    run: RunSpec = Field(default_factory=RunSpec)
+
+    @model_validator(mode="after")
+    def _dates_in_window(self, info: ValidationInfo):
+        """Checks that need the whole scenario: made on the resolved scenario, not on each file of a chain."""
+        if _partial(info):
+            return self
+        first, last = self.time.first_day, self.time.last_day
+        names = set()
+        for i, c in enumerate(self.policy.change):
+            if c.name in names:
+                raise ValueError(f"policy.change[{i}]: two changes named {c.name!r}; names must be unique")
+            names.add(c.name)
+            if not c.enabled:
+                continue
+            if c.start is None:
+                raise ValueError(f"policy.change[{i}] ({c.name}): 'from' is required")
+            start = parse_date(c.start)
+            if not first <= start <= last:
+                raise ValueError(f"policy.change[{i}] ({c.name}): from = {c.start} is outside the window {first} .. {last}")
+            if c.until is not None and parse_date(c.until) <= start:
+                raise ValueError(f"policy.change[{i}] ({c.name}): until = {c.until} must be after from = {c.start}")
+        for i, n in enumerate(self.behaviour.news):
+            if n.enabled and n.date is None:
+                raise ValueError(f"behaviour.news[{i}] ({n.name}): 'date' is required")
+            if n.enabled and not first <= parse_date(n.date) <= last:
+                raise ValueError(f"behaviour.news[{i}] ({n.name}): date = {n.date} is outside the window {first} .. {last}")
+        return self
+
+    # --- conveniences -----------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def base_rules(self) -> RuleSet:
+        """The rules in force at the start: the ``[policy]`` levers without the dated changes."""
+        return RuleSet(**{k: getattr(self.policy, k) for k in RuleSet.model_fields})
+
+    def rule_changes(self) -> tuple[RuleChange, ...]:
+        out = []
+        for c in self.policy.change:
+            if c.enabled:
+                out.append(
+                    RuleChange(
+                        name=c.name,
+                        start=parse_date(c.start),
+                        until=parse_date(c.until) if c.until else None,
+                        values=c.values(),
+                        description=c.description,
+                        source=c.source,
+                    )
+                )
+        return tuple(out)
+
+    def rule_timeline(self) -> list[tuple]:
+        """(first day, rules) for each period of distinct rules over the scenario's window."""
+        return rule_timeline(self.base_rules(), self.rule_changes(), self.time.first_day, self.time.last_day)
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def digest(self) -> str:
+        """A short hash of the resolved scenario (run settings excluded), for provenance."""
+        d = self.to_dict()
+        d.pop("run", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
