@@ -60,27 +60,9 @@ def cpu_seconds(children: bool = False) -> float:
 # --- the workloads (run inside a fresh process) ----------------------------------------
 
 
-class _Counter:
-    """Counts decision evaluations (agent-steps) by wrapping ``simulation.model.choose`` for the duration."""
-
-    def __enter__(self):
-        import simulation.model as M
-
-        self._module, self._original, self.n = M, M.choose, 0
-
-        def counting(u, *args, **kwargs):
-            self.n += len(u)
-            return self._original(u, *args, **kwargs)
-
-        M.choose = counting
-        return self
-
-    def __exit__(self, *exc):
-        self._module.choose = self._original
-
-
 def _history(scale: float, seed: int, end: str | None = None):
-    from simulation.scenario import TimeSpec, load_scenario
+    from simulation.scenario import load_scenario
+    from simulation.scenario.schema import TimeSpec
 
     sc = load_scenario(HISTORY, seed=seed, scale=scale)
     if end:  # a shorter run (smoke): narrowed without re-validation, as tests/conftest.py does
@@ -90,34 +72,28 @@ def _history(scale: float, seed: int, end: str | None = None):
 
 def work_history(scale: float, seed: int = 1, end: str | None = None) -> dict:
     """The whole history scenario at ``scale`` (to ``end``, default 2024-12): build the people and run."""
-    from simulation.model import BorderModel
+    from simulation.experiments.run import simulate
 
     sc = _history(scale, seed, end)
     t0, c0 = time.perf_counter(), time.process_time()
-    with _Counter() as count:
-        model = BorderModel(sc)
-        built = time.perf_counter() - t0
-        peak_pool = 0
-        while model.running:
-            model.step()
-            peak_pool = max(peak_pool, model.pool_size)
+    result = simulate(sc, keep_model=True, commit=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    model = result.model
     n = len(model.people)
+    peak_pool = int(round(result.monthly["us_backlog"].max() * scale))  # at month ends, in agents
     return {
         "workload": f"bordersim history {sc.time.start}..{sc.time.end}, scale {scale:g}",
-        "persons": n, "agent_steps": count.n, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb(),
-        "notes": (f"build {built:.1f} s; {model.n_days} days; initial pool {int(model.schedule.initial.sum()):,}, "
-                  f"peak pool {peak_pool:,} agents; People {model.people.nbytes() / n:.0f} B/person; "
-                  f"Mesa agents {'yes' if model.mesa_agents else 'no'}"),
+        "persons": n, "agent_steps": model.decisions, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb(),
+        "notes": (f"{model.n_days} days; initial pool {int(model.schedule.initial.sum()):,}, "
+                  f"peak pool {peak_pool:,} agents (month ends); People {model.people.nbytes() / n:.0f} B/person"),
         "scale": scale, "bytes_per_person": model.people.nbytes() / n, "peak_pool": peak_pool,
-        "initial_pool": int(model.schedule.initial.sum()), "mesa_agents": bool(model.mesa_agents),
-        "n_mesa_agents": len(model.agents),
+        "initial_pool": int(model.schedule.initial.sum()),
     }
 
 
 def work_naive(scale: float, n_days: int, seed: int = 1, start: str = NAIVE_WINDOW_START) -> list[dict]:
     """The naive reference and the batched kernel on the same recorded deciders; plus the same-choices check."""
-    from simulation.scenario import parse_date
+    from simulation.calendar import parse_date
 
     from .naive import check_same_choices, fast_choices, record_workload, run_naive
 
@@ -161,9 +137,10 @@ def work_naive(scale: float, n_days: int, seed: int = 1, start: str = NAIVE_WIND
 def work_ensemble(scale: float, reps: int, workers: int, scenarios: tuple[str, ...], seed: int = 1,
                   end: str | None = None) -> dict:
     """``bordersim compare`` of ``scenarios`` x ``reps`` at ``scale`` with ``workers`` processes (no plots)."""
-    from simulation.model import BorderModel
-    from simulation.runner import compare
-    from simulation.scenario import TimeSpec, load_scenario
+    from simulation.api import compare
+    from simulation.experiments.run import simulate
+    from simulation.scenario import load_scenario
+    from simulation.scenario.schema import TimeSpec
 
     paths = [load_scenario(ROOT / "scenarios" / f"{s}.toml") for s in scenarios]
     if end:  # smoke: a shorter run
@@ -180,10 +157,8 @@ def work_ensemble(scale: float, reps: int, workers: int, scenarios: tuple[str, .
     # agent-steps: counted on replication 0 of each option (not timed), times the replications
     steps, persons = 0, 0
     for p in paths:
-        with _Counter() as count:
-            m = BorderModel(p, seed=seed, scale=scale, max_mesa_agents=0)
-            m.run()
-        steps += count.n
+        m = simulate(p, seed=seed, scale=scale, keep_model=True, commit=False).model
+        steps += m.decisions
         persons = max(persons, len(m.people))
     n_runs = len(paths) * reps
     return {

@@ -1,12 +1,12 @@
 """The reference: the same route decision written the naive way, one Mesa agent at a time.
 
 bordersim decides for all of a day's deciders at once (:meth:`BorderModel._decide`,
-:mod:`simulation.choice`). This module writes the same decision rule the way an
+:mod:`simulation.core.choice`). This module writes the same decision rule the way an
 agent-based model usually is: a :class:`NaiveAsylumSeeker` (a ``mesa.Agent``)
 whose ``step()`` runs once per agent per tick (``model.agents.shuffle_do("step")``)
 and, when the person is due to reconsider, computes that person's utilities for
 the six options in plain Python (``math``) and picks the best with the person's
-own Gumbel draws, read from the same :class:`simulation.randomness.Streams` slots
+own Gumbel draws, read from the same :class:`simulation.core.streams.Streams` slots
 as the fast model (the same common random numbers). So on the same inputs it must
 make exactly the same choices; :func:`check_same_choices` says whether it does.
 
@@ -20,21 +20,19 @@ leaves the replay bookkeeping out and so favours the naive reference.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
-import simulation.model as model_module
-from simulation import rules as R
-from simulation.choice import Conditions, Deciders, Option, choose, utilities
-from simulation.groups import GROUPS, group_mask
-from simulation.model import BorderModel
-from simulation.population import State
-from simulation.randomness import Streams
+from simulation.core import rules as R
+from simulation.core.choice import Conditions, Option
+from simulation.core.model import BorderModel, DecisionRecord as DayRecord
+from simulation.core.streams import Streams
+from simulation.experiments.run import simulate
+from simulation.scenario.groups import GROUPS
 
 N_OPTIONS = len(Option)
 _MASK = (1 << 64) - 1
@@ -43,79 +41,29 @@ _TO_UNIT = 1.0 / float(1 << 52)
 
 
 def _mix_int(z: int) -> int:
-    """The SplitMix64 finaliser of simulation.randomness, on a Python int."""
+    """The SplitMix64 finaliser of simulation.core.streams, on a Python int."""
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     return z ^ (z >> 31)
 NORTH = (Option.PORT, Option.ROXHAM, Option.IRREGULAR, Option.AIR)
 
 
-@dataclass
-class DayRecord:
-    """One day of decisions, as bordersim saw them."""
-
-    day: int
-    ids: np.ndarray  # the deciders, sorted (as in BorderModel._decide)
-    aware: np.ndarray  # what each decider knew when deciding
-    known_regime: np.ndarray
-    conditions: Conditions
-    choices: np.ndarray  # what bordersim chose (Option values)
-
-
 # --- recording the workload from a real run --------------------------------------
 
 
-@contextmanager
-def _capturing_choose(sink: list):
-    """Temporarily wrap ``simulation.model.choose`` so every batch of choices is also appended to ``sink``."""
-    original = model_module.choose
-
-    def recording(*args, **kwargs):
-        out = original(*args, **kwargs)
-        sink.append(out.copy())
-        return out
-
-    model_module.choose = recording
-    try:
-        yield
-    finally:
-        model_module.choose = original
-
-
-class RecordingModel(BorderModel):
-    """A BorderModel that records the decisions of the days in ``window`` (see :class:`DayRecord`)."""
-
-    def __init__(self, *args, window: range = range(0), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.window = window
-        self.records: list[DayRecord] = []
-
-    def _decide(self, d, date, rules):
-        if d not in self.window or not self._decisions_due.get(d):
-            return super()._decide(d, date, rules)
-        p = self.people
-        # the deciders, found as BorderModel._decide finds them
-        due = np.concatenate(self._decisions_due[d])
-        ids = np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
-        known = p.known_regime[ids].copy()
-        aware = p.aware[ids].copy()
-        cond = self._conditions(d, date)  # pure: _decide computes the same before anything moves
-        batches: list[np.ndarray] = []
-        with _capturing_choose(batches):
-            super()._decide(d, date, rules)
-        choices = np.empty(len(ids), dtype=np.int8)
-        for k, batch in zip(np.unique(known), batches):  # _decide chooses regime by regime, in this order
-            choices[known == k] = batch
-        if len(ids):
-            self.records.append(DayRecord(d, ids, aware, known, cond, choices))
-
-
-def record_workload(scenario, first_day: int, n_days: int, max_mesa_agents: int = 0) -> RecordingModel:
-    """Run ``scenario`` up to the end of the window ``[first_day, first_day + n_days)``, recording its decisions."""
-    model = RecordingModel(scenario, window=range(first_day, first_day + n_days), max_mesa_agents=max_mesa_agents)
-    while model.running and model.day < first_day + n_days:
-        model.step()
+def record_workload(scenario, first_day: int, n_days: int) -> BorderModel:
+    """Run ``scenario`` up to the end of the window ``[first_day, first_day + n_days)``; the model's
+    ``records`` are the :class:`DayRecord` of each day of decisions in the window (its decision log)."""
+    start = simulate(scenario, until=first_day_date(scenario, first_day), commit=False)
+    log: list[DayRecord] = []
+    model = simulate(model=start.model, until=first_day_date(scenario, first_day + n_days), decision_log=log,
+                     commit=False).model
+    model.records = log
     return model
+
+
+def first_day_date(scenario, day: int):
+    return scenario.time.first_day + dt.timedelta(days=day)
 
 
 # --- the naive agent ----------------------------------------------------------
@@ -153,7 +101,7 @@ class NaiveAsylumSeeker(mesa.Agent):
         self.choice = self.decide(m.day, m.conditions)
         m.evaluations += 1
 
-    # the decision rule, one person at a time (mirrors simulation.choice.utilities and choose)
+    # the decision rule, one person at a time (mirrors simulation.core.choice.utilities and choose)
 
     def has_exception(self, rules: R.RuleSet) -> bool:
         return any(getattr(self, name) for name in rules.exceptions)
@@ -306,40 +254,12 @@ def run_naive(source: BorderModel, records: list[DayRecord]) -> tuple[NaiveModel
 
 
 def fast_choices(source: BorderModel, rec: DayRecord, with_utilities: bool = False):
-    """bordersim's batched choice (simulation.choice) for one recorded day, as BorderModel._decide makes it.
+    """bordersim's batched choice for one recorded day (:meth:`BorderModel.choose_routes`, as the run made it).
 
     With ``with_utilities``, returns ``(choices, utility matrix)``.
     """
-    p, sc = source.people, source.spec
-    b, routes, ca = sc.behaviour, sc.routes, sc.canada
-    ids = rec.ids
-    group = p.group[ids]
-    affinity = getattr(source, "group_affinity", np.zeros(len(GROUPS)))
-    choice = np.empty(len(ids), dtype=np.int8)
-    util = np.empty((len(ids), N_OPTIONS)) if with_utilities else None
-    gumbel = source.streams.gumbel("route_choice", rec.day, ids, N_OPTIONS)
-    nest_gumbel = source.streams.gumbel("route_choice/nest", rec.day, ids, 3)
-    for k in np.unique(rec.known_regime):
-        sel = np.flatnonzero(rec.known_regime == k)
-        believed = source.regimes[k]
-        sub = ids[sel]
-        needs_visa = np.array(group_mask(believed.visa_required))[group[sel]]
-        deciders = Deciders(
-            has_exception=R.exception_applies(believed, p.family[sub], p.unaccompanied_minor[sub],
-                                              p.document_holder[sub], p.public_interest[sub]),
-            aware=rec.aware[sel],
-            can_fly=R.can_fly(believed, needs_visa, p.document_holder[sub]),
-            p_us=source.p_us[group[sel]],
-            p_ca=source.p_ca[group[sel]],
-            money=p.money[sub].astype(float),
-            risk_tolerance=p.risk_tolerance[sub].astype(float),
-            household_size=p.household_size[sub].astype(float),
-            north_taste=p.north_taste[sub] + affinity[group[sel]],
-        )
-        u = utilities(believed, deciders, rec.conditions, b, routes, ca.ineligibility_rate)
-        choice[sel] = choose(u, gumbel[sel], nest_gumbel[sel], b.nest_scale)
-        if with_utilities:
-            util[sel] = u
+    util = np.empty((len(rec.ids), N_OPTIONS)) if with_utilities else None
+    choice = source.choose_routes(rec.day, rec.ids, rec.conditions, rec.aware, rec.known_regime, utilities_out=util)
     return (choice, util) if with_utilities else choice
 
 

@@ -41,8 +41,8 @@ if str(ROOT) not in sys.path:
 from pydantic import BaseModel  # noqa: E402
 from pydantic.fields import FieldInfo  # noqa: E402
 
-from simulation import rules as R  # noqa: E402
-from simulation.groups import GROUPS, WESTERN_HEMISPHERE  # noqa: E402
+from simulation.core import rules as R  # noqa: E402
+from simulation.scenario.groups import GROUPS, WESTERN_HEMISPHERE  # noqa: E402
 from simulation.scenario import (  # noqa: E402
     NewsEvent,
     PolicyChange,
@@ -349,7 +349,7 @@ def per_group_paths() -> list[str]:
 
 def check_merge_claims() -> None:
     """The inheritance rules scenarios.md states, checked against the loader's merge."""
-    from simulation.scenario import _merge
+    from simulation.scenario.loading import _merge
 
     def fail(what):
         raise SystemExit(f"generate_docs: the merge no longer works as docs/scenarios.md says ({what}); update the text")
@@ -370,7 +370,7 @@ def check_merge_claims() -> None:
 
 def per_group_merge() -> tuple[list[str], list[str]]:
     """(per-group tables a child replaces as a whole, those merged group by group), found by merging."""
-    from simulation.scenario import _merge
+    from simulation.scenario.loading import _merge
 
     whole, by_group = [], []
     for path in per_group_paths():
@@ -451,7 +451,7 @@ def _has(raw: dict, path: str) -> bool:
 
 def fitted_table() -> str:
     """The parameters `bordersim calibrate` fits, their search ranges and the values in scenarios/calibrated.toml."""
-    from simulation.calibration import PARAMETERS
+    from simulation.experiments.calibration import PARAMETERS
 
     path = SCENARIO_DIR / "calibrated.toml"
     fitted = load_scenario(path).to_dict() if path.exists() else None
@@ -786,7 +786,7 @@ def pattern_table() -> str:
     """Observed patterns (from data/) beside one run of scenarios/history.toml at its own seed and scale."""
     import pandas as pd
 
-    from simulation.runner import simulate
+    from simulation.experiments.run import simulate
 
     rcmp = pd.read_csv(ROOT / "data" / "rcmp_interceptions_monthly.csv")
     irb = pd.read_csv(ROOT / "data" / "irb_capacity.csv")
@@ -900,7 +900,7 @@ def _argument_help(action: argparse.Action) -> str:
 
 def cli_reference() -> str:
     """Every subcommand of ``bordersim`` and its arguments, read from the argparse parser."""
-    from simulation.cli import build_parser
+    from simulation.present.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

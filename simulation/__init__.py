@@ -25,12 +25,12 @@ _API = {
     "simulate": "simulation.experiments.run",
     "RunResult": "simulation.experiments.run",
     "run_scenario": "simulation.experiments.run",
-    "compare": "simulation.experiments.ensemble",
+    "compare": "simulation.api",
+    "backtest": "simulation.api",
     "ard": "simulation.experiments.validation",
-    "backtest": "simulation.experiments.validation",
     "observed_interceptions": "simulation.experiments.validation",
 }
-_RENAMED = {"backtest": "run_backtest", "observed_interceptions": "observed_locations"}
+_RENAMED = {"observed_interceptions": "observed_locations"}
 
 __all__ = sorted(_API) + ["__version__"]
 

@@ -60,7 +60,7 @@ def to_csv_bytes(df, float_format: str = "%.4f") -> bytes:
     return df.to_csv(index=False, float_format=float_format, lineterminator="\n").encode()
 
 
-def save_figure(fig, path: Path, formats: tuple[str, ...] = ("png", "svg"), dpi: int = 150) -> list[Path]:
+def save_figure(fig, path: Path, formats: tuple[str, ...] = ("png", "svg"), dpi: int = 130) -> list[Path]:
     """Save a matplotlib figure as ``path.png`` and ``path.svg``, atomically, and close it."""
     import io
 
@@ -137,7 +137,9 @@ def mark_folder(folder: Path, command: str, entries: list[str] | None = None) ->
     names = sorted(p.name for p in folder.iterdir() if p.name != MARK) if entries is None else sorted(entries)
     old = read_mark(folder) or {}
     merged = sorted(set(old.get("entries", [])) | set(names)) if old.get("command") == command else names
-    write_json(folder / MARK, {"written_by": "bordersim", "command": command, "entries": merged})
+    mark = {"written_by": "bordersim", "command": command, "entries": merged}
+    if mark != old:
+        write_json(folder / MARK, mark)
 
 
 @contextmanager

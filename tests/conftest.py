@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from simulation.data import REPO_ROOT
-from simulation.model import BorderModel
-from simulation.scenario import TimeSpec, load_scenario
+from simulation.core.model import BorderModel
+from simulation.scenario import load_scenario
+from simulation.scenario.schema import TimeSpec
 
 SCENARIO_DIR = REPO_ROOT / "scenarios"
 

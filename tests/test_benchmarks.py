@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.naive import check_same_choices, record_workload, run_naive
 from simulation.data import REPO_ROOT
-from simulation.scenario import parse_date
+from simulation.calendar import parse_date
 
 from conftest import small_scenario
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
-from simulation.calibration import CalibrationError, calibrate, calibrated_toml, loss_parts, observed, parse_fit
-from simulation.cli import main
-from simulation.validation import ard, mape, run_backtest
+from simulation.experiments.calibration import CalibrationError, calibrate, calibrated_toml, loss_parts, observed, parse_fit
+from simulation.present.cli import main
+from simulation.api import backtest as run_backtest
+from simulation.experiments.validation import ard, mape
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation import rules as R
-from simulation.choice import Option, choice_probabilities, choose, claim_chance
-from simulation.randomness import Streams
+from simulation.core import rules as R
+from simulation.core.choice import Option, choice_probabilities, choose, claim_chance
+from simulation.core.streams import Streams
 
 N = 200_000
 
@@ -73,7 +73,7 @@ def test_a_strong_wish_to_go_north_does_not_make_a_sure_turnback_attractive():
     the trip gains them nothing, so its utility stays below staying (it was the cause of repeated futile
     trips before the taste was weighted by the chance of claiming)."""
 
-    from simulation.choice import Conditions, Deciders, utilities
+    from simulation.core.choice import Conditions, Deciders, utilities
     from simulation.scenario import Scenario
 
     sc = Scenario()

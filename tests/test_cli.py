@@ -10,7 +10,7 @@ import tomllib
 import pandas as pd
 import pytest
 
-from simulation.cli import main
+from simulation.present.cli import main
 from simulation.data import REPO_ROOT
 
 REQUIRED_COLUMNS = [

@@ -31,7 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 def app():
-    import simulation.app as app
+    import simulation.present.app as app
 
     return app
 
@@ -65,7 +65,7 @@ def test_levers_apply_from_the_policy_date(app):
                           resettlement_places_per_month=500.0, inflow_factor=1.5)
     change = sc.policy.change[-1]
     assert change.name == "dashboard" and change.start == base.scenario.policy_date
-    assert change.stca_between_ports is False and change.exceptions == []
+    assert change.stca_between_ports is False and change.exceptions == ()
     # places: the scenario's programme keeps its dates, with the new amount
     (prog,) = [c for c in sc.policy.change if c.name == "resettlement_2023"]
     assert prog.resettlement_places_per_month == 500.0 and prog.until == "2024-10-10"
@@ -90,7 +90,7 @@ def test_controls_match_the_model_signature(app):
 
 
 def test_dashboard_command_rejects_a_bad_scenario(tmp_path, capsys):
-    from simulation.cli import EXIT_BAD_INPUT, main
+    from simulation.present.cli import EXIT_BAD_INPUT, main
 
     assert main(["dashboard", str(tmp_path / "missing.toml"), "--port", "1"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
@@ -129,7 +129,7 @@ def server(tmp_path):
     port = _free_port()
     log = open(tmp_path / "dashboard.log", "wb")
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
-    proc = subprocess.Popen([sys.executable, "-m", "simulation.cli", "dashboard", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "simulation.present.cli", "dashboard", "--port", str(port)],
                             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from simulation import data
 from simulation.data import DATA_DIR, DataError
-from simulation.groups import GROUPS
+from simulation.scenario.groups import GROUPS
 
 SRC = "test source"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from simulation.cli import COMMANDS, build_parser
-from simulation.outputs import COLUMNS
+from simulation.present.cli import COMMANDS, build_parser
+from simulation.core.columns import MONTHLY_COLUMNS as COLUMNS
 from simulation.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent

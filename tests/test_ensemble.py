@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from simulation import compare, load_scenario
-from simulation.cli import main
-from simulation.ensemble import read_rep, rep_path, replication_seeds
+from simulation.present.cli import main
+from simulation.experiments.engine import replication_seeds
+from simulation.experiments.storage import read_rep, rep_path
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_PROTOCOL = ROOT / "scenarios" / "no_protocol.toml"
@@ -144,7 +145,7 @@ def test_resume_after_lost_and_corrupted_replications(pair_run, tmp_path):
 
 
 def test_a_failed_replication_is_reported_and_the_others_finish(tmp_path, monkeypatch, capsys):
-    import simulation.ensemble as ens
+    import simulation.experiments.ensemble as ens
 
     real = ens.run_replication
     bad_seed = replication_seeds(2, 2)[1]

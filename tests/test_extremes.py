@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 from simulation.data import REPO_ROOT
-from simulation.groups import GROUPS
-from simulation.model import BorderModel
-from simulation.outputs import COUNT_COLUMNS
-from simulation.population import State
-from simulation.scenario import TimeSpec, load_scenario, scenario_from_dict
+from simulation.scenario.groups import GROUPS
+from simulation.core.model import BorderModel
+from simulation.core.columns import COUNT_COLUMNS
+from simulation.core.people import State
+from simulation.scenario import load_scenario, scenario_from_dict
+from simulation.scenario.schema import TimeSpec
 
 START, END, SCALE = "2022-09", "2023-12", 0.002
 BASE = load_scenario(REPO_ROOT / "scenarios" / "protocol_2023.toml").to_dict()

@@ -25,11 +25,11 @@ import pandas as pd
 import psutil
 import pytest
 
-import simulation.ensemble as ens
-import simulation.outputs as outputs
-from simulation.cli import main
+import simulation.experiments.ensemble as ens
+import simulation.files as outputs
+from simulation.present.cli import main
 from simulation.data import REPO_ROOT
-from simulation.ensemble import read_rep
+from simulation.experiments.storage import read_rep
 
 REPS = 4
 COMMON = ["--seed", "3", "--scale", "0.002", "--quiet", "--no-plots"]
@@ -63,7 +63,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 
 
 def start_cli(args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "simulation.cli", *args], cwd=REPO_ROOT, start_new_session=True,
+    return subprocess.Popen([sys.executable, "-m", "simulation.present.cli", *args], cwd=REPO_ROOT, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -150,9 +150,9 @@ def test_read_only_output_folder_exits_2_naming_the_path_and_keeps_earlier_resul
     out = tmp_path / "ro"
     shutil.copytree(full, out)
     before = fingerprint(out)
-    cli = " ".join([sys.executable, "-m", "simulation.cli", *compare_args(files, out, reps=REPS + 2)])
-    for command in (cli, f"{sys.executable} -m simulation.cli sensitivity {files[1]} --params behaviour.w_cost "
-                         f"--samples 2 --out {out} --quiet --workers 1"):
+    cli = " ".join([sys.executable, "-m", "simulation.present.cli", *compare_args(files, out, reps=REPS + 2)])
+    for command in (cli, f"{sys.executable} -m simulation.present.cli sensitivity {files[1]} --params behaviour.w_cost "
+                         f"--samples 2 --out {out}/sensitivity --quiet --workers 1"):
         done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
                                f"mount --bind {out} {out} && mount -o remount,bind,ro {out} && exec {command}"],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
@@ -169,18 +169,19 @@ def test_full_disk_exits_2_at_once_and_keeps_earlier_results(files, full, tmp_pa
     shutil.copytree(full, earlier)
     after.mkdir()
     mnt.mkdir()
-    cli = " ".join([sys.executable, "-m", "simulation.cli", *compare_args(files, mnt, reps=REPS + 4)])
+    out = mnt / "out"  # the filler lives beside the results: bordersim never writes into a folder with others' files
+    cli = " ".join([sys.executable, "-m", "simulation.present.cli", *compare_args(files, out, reps=REPS + 4)])
     script = f"""
-        mount -t tmpfs -o size=512k tmpfs {mnt} && cp -a {earlier}/. {mnt}/ || exit 99
+        mount -t tmpfs -o size=512k tmpfs {mnt} && mkdir {out} && cp -a {earlier}/. {out}/ || exit 99
         avail=$(df --output=avail -k {mnt} | tail -1)
         dd if=/dev/zero of={mnt}/.filler bs=1k count=$((avail - 30)) status=none 2>/dev/null
         {cli}; rc=$?
-        rm -f {mnt}/.filler; cp -a {mnt}/. {after}/; exit $rc
+        rm -f {mnt}/.filler; cp -a {out}/. {after}/; exit $rc
     """
     done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 2, done.stderr
-    assert "no space left on device writing" in done.stderr and f"{mnt}/reps/" in done.stderr
+    assert "no space left on device writing" in done.stderr and f"{out}/reps/" in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("replication failed") == 0  # stopped at once
     kept = fingerprint(after)
     for name, digest in fingerprint(earlier).items():

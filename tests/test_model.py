@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.agents import AsylumSeeker
-from simulation.model import BorderModel
-from simulation.outputs import COLUMNS, FLOW_COLUMNS, to_csv_bytes
-from simulation.population import State, month_starts
+from simulation.core.agents import AsylumSeeker
+from simulation.core.model import BorderModel
+from simulation.core.columns import FLOW_COLUMNS, MONTHLY_COLUMNS as COLUMNS
+from simulation.files import to_csv_bytes
+from simulation.calendar import month_starts
+from simulation.core.people import State
 from simulation.scenario import Scenario, scenario_from_dict
 
 from conftest import run_model
@@ -102,30 +104,25 @@ def test_history_phases_show_in_outputs(history_run):
     assert (df.loc["2023-11":"2024-09", "resettled"] > 0).all()
 
 
-def test_mesa_agents_mirror_the_people(history_run):
+def test_the_simulation_makes_no_mesa_agents_but_gives_real_views(history_run):
     model, _ = history_run
-    agents = list(model.agents)
-    assert len(agents) == model.n_entered
-    assert all(isinstance(a, AsylumSeeker) for a in agents)
-    assert sorted(a.person_id for a in agents) == list(range(model.n_entered))
-    a = agents[len(agents) // 2]
+    assert len(model.agents) == 0  # a run never builds one Python object per person
+    a = model.person(model.n_entered // 2)
+    assert isinstance(a, AsylumSeeker) and a in model.agents
     assert a.state == State(int(model.people.state[a.person_id]))
-    assert model.person(a.person_id) is a
+    assert model.person(a.person_id) is a  # one view per person
+    with pytest.raises(IndexError):
+        model.person(model.n_entered)
 
 
-def test_mesa_agents_grow_with_arrivals(small):
-    model = BorderModel(small("history", **SHORT, scale=0.002))
-    for _ in range(45):
-        model.step()
-        assert len(model.agents) == model.n_entered
-
-
-def test_large_runs_keep_no_mesa_agents_but_still_give_views(small):
-    model = BorderModel(small("history", **SHORT, scale=0.002), max_mesa_agents=0)
-    for _ in range(5):
-        model.step()
-    assert len(model.agents) == 0
-    assert model.person(0).state == State(int(model.people.state[0]))
+def test_sampled_agents_are_a_mesa_agentset_of_views(history_run):
+    model, _ = history_run
+    sample = model.sample_agents(300, state=None)
+    assert len(sample) == 300
+    counts = sample.groupby("group").count()
+    assert sum(counts.values()) == 300
+    in_pool = model.sample_agents(50)
+    assert all(a.state == State.US_POOL for a in in_pool)
 
 
 def test_builds_with_no_arguments_and_steps():

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis): no impossible state from random rules, persons, scenarios or scenario files.
 
-* random rule sets and persons through :mod:`simulation.rules` and the route choice;
+* random rule sets and persons through :mod:`simulation.core.rules` and the route choice;
 * random small scenarios (levers and capacities, zeros included) run for six months at scale 0.001;
 * random mutations of the bundled scenario files: a valid scenario or one clean ScenarioError, and
   ``bordersim validate`` exits 0 or 2, never with a traceback.
@@ -26,16 +26,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from simulation import rules as R
-from simulation.choice import Conditions, Deciders, Option, choose, claim_chance, utilities
-from simulation.cli import main
+from simulation.core import rules as R
+from simulation.core.choice import Conditions, Deciders, Option, choose, claim_chance, utilities
+from simulation.present.cli import main
 from simulation.data import REPO_ROOT
-from simulation.groups import GROUPS, WESTERN_HEMISPHERE
-from simulation.model import BorderModel
-from simulation.outputs import COUNT_COLUMNS
-from simulation.population import State
-from simulation.rules import EXCEPTIONS, ROXHAM_STATUSES, Outcome, RuleChange, RuleSet
-from simulation.scenario import BehaviourSpec, RoutesSpec, ScenarioError, load_scenario, scenario_from_dict
+from simulation.scenario.groups import GROUPS, WESTERN_HEMISPHERE
+from simulation.core.model import BorderModel
+from simulation.core.columns import COUNT_COLUMNS
+from simulation.core.people import State
+from simulation.core.rules import EXCEPTIONS, ROXHAM_STATUSES, Outcome, RuleChange, RuleSet
+from simulation.scenario import ScenarioError, load_scenario, scenario_from_dict
+from simulation.scenario.schema import BehaviourSpec, RoutesSpec
 
 EXPLORE = "BORDERSIM_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("BORDERSIM_EXAMPLES", "40"))
@@ -363,7 +364,7 @@ def test_validate_a_file_with_an_infinite_pool_exits_2(tmp_path, capsys):
 @given(x=st.floats(1e4, 9.99e5))
 def test_compact_tick_labels_keep_the_magnitude(x):
     """Found here: 12,500 was labelled '1.2k' (the divisor was the 1e4 threshold); fixed in simulation/plots.py."""
-    from simulation.plots import _compact
+    from simulation.present.plots import _compact
 
     label = _compact(x)
     assert label.endswith("k") and float(label[:-1].replace(",", "")) * 1e3 == pytest.approx(x, rel=0.06)

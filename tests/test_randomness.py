@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.randomness import _GOLDEN, Streams, _mix
+from simulation.core.model import BorderModel
+from simulation.core.streams import _GOLDEN, STREAMS, StreamError, Streams, _mix
 
 N = 100_000
 MASK = (1 << 64) - 1
@@ -30,14 +31,14 @@ def test_draws_do_not_depend_on_other_streams_used_before():
 @pytest.mark.parametrize(
     "other",
     [
-        dict(seed=1, name="b", step=0),  # another decision
-        dict(seed=1, name="a", step=1),  # another day
-        dict(seed=2, name="a", step=0),  # another replication
+        dict(seed=1, name="news_shock", step=0),  # another decision
+        dict(seed=1, name="awareness", step=1),  # another day
+        dict(seed=2, name="awareness", step=0),  # another replication
     ],
 )
 def test_different_name_step_or_seed_gives_different_draws(other):
     ids = np.arange(1000)
-    base = Streams(1).uniform("a", 0, ids)
+    base = Streams(1).uniform("awareness", 0, ids)
     alt = Streams(other["seed"]).uniform(other["name"], other["step"], ids)
     assert np.count_nonzero(base == alt) == 0
     # and not merely shifted copies of each other
@@ -45,7 +46,7 @@ def test_different_name_step_or_seed_gives_different_draws(other):
 
 
 def test_uniform_is_inside_open_interval_with_right_moments():
-    u = Streams(11).uniform("x", 3, np.arange(N))
+    u = Streams(11).uniform("detection", 3, np.arange(N))
     assert ((u > 0) & (u < 1)).all()
     # mean 1/2 (sd of the mean 0.0009), variance 1/12
     assert abs(u.mean() - 0.5) < 0.005
@@ -57,13 +58,13 @@ def test_uniform_is_inside_open_interval_with_right_moments():
 
 def test_consecutive_slots_and_steps_are_uncorrelated():
     s = Streams(5)
-    u = s.uniform("x", 0, np.arange(N))
+    u = s.uniform("detection", 0, np.arange(N))
     assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.02
-    assert abs(np.corrcoef(u, s.uniform("x", 1, np.arange(N)))[0, 1]) < 0.02
+    assert abs(np.corrcoef(u, s.uniform("detection", 1, np.arange(N)))[0, 1]) < 0.02
 
 
 def test_normal_moments():
-    z = Streams(2).normal("money", 0, np.arange(N))
+    z = Streams(2).normal("population/money", 0, np.arange(N))
     assert np.isfinite(z).all()
     assert abs(z.mean()) < 0.02
     assert abs(z.var() - 1) < 0.03
@@ -117,3 +118,37 @@ def test_uniform_never_reaches_one_even_at_the_largest_draw():
     s = Streams(1)
     slot = np.array([_slot_drawing_all_ones(s, "route_choice", 0)], dtype=np.uint64)
     assert s.uniform("route_choice", 0, slot)[0] < 1.0
+
+
+# --- the registry of streams ------------------------------------------------------------------
+
+
+def test_an_unregistered_stream_is_an_error():
+    with pytest.raises(StreamError, match="not registered"):
+        Streams(1).uniform("in_qeubec", 0, np.arange(3))
+    Streams(1).uniform("population/contact_pick/7", 0, np.arange(3))  # a numbered member of a family
+    with pytest.raises(StreamError):
+        Streams(1).uniform("population/contact_pick/x", 0, np.arange(3))
+
+
+def test_every_registered_stream_says_what_it_is_for():
+    assert all(len(purpose.split()) >= 3 for purpose in STREAMS.values())
+
+
+def test_the_guard_catches_a_stream_read_twice_for_one_person_on_one_day():
+    s = Streams(1, guard=True)
+    s.uniform("detection", 5, np.array([1, 2, 3]))
+    s.uniform("detection", 5, np.array([4, 5]))  # others, same day: fine
+    s.uniform("detection", 6, np.array([1, 2]))  # same people, another day: fine
+    with pytest.raises(StreamError, match="read twice"):
+        s.uniform("detection", 5, np.array([9, 3]))
+    with pytest.raises(StreamError, match="read twice"):
+        s.gumbel("route_choice", 1, np.array([7, 7]), 6)
+
+
+@pytest.mark.parametrize("name", ["history", "suspend_stca", "roxham_designated_port"])
+def test_no_stream_is_read_twice_for_a_person_on_a_day_in_a_whole_run(name, small):
+    """Every draw of a run is fresh: two decisions never share one random number (Starsim's guard)."""
+    model = BorderModel(small(name, scale=0.001), guard_streams=True)
+    model.run()  # raises StreamError on any repeated (stream, day, person)
+    assert model.decisions > 0

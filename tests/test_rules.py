@@ -12,9 +12,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from simulation import rules as R
+from simulation.core import rules as R
 from simulation.data import REPO_ROOT
-from simulation.rules import EXCEPTIONS, Outcome, RuleChange, RuleSet, rules_at
+from simulation.core.rules import EXCEPTIONS, Outcome, RuleChange, RuleSet, rules_at
+from simulation.scenario.levers import change_dates
 from simulation.scenario import load_scenario
 
 CLAIM, TURNED_BACK, PROTOCOL_RETURN, DIRECTED_BACK, INELIGIBLE = (
@@ -243,7 +244,7 @@ def test_rules_at_never_mutates_the_base():
 
 def test_change_dates_sorted_and_unique():
     again = RuleChange("again", D(2021, 11, 21), None, {"roxham": "closed"})
-    assert R.change_dates([PROTOCOL_CHANGE, COVID_CHANGE, again]) == [D(2020, 3, 21), D(2021, 11, 21), D(2023, 3, 25)]
+    assert change_dates([PROTOCOL_CHANGE, COVID_CHANGE, again]) == [D(2020, 3, 21), D(2021, 11, 21), D(2023, 3, 25)]
 
 
 # --- the bundled real timeline ------------------------------------------------------------

@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 
-from simulation.cli import main
+from simulation.present.cli import main
 from simulation.data import REPO_ROOT
-from simulation.rules import rules_at
+from simulation.core.rules import rules_at
 from simulation.scenario import ScenarioError, load_scenario
 
 HISTORY = REPO_ROOT / "scenarios" / "history.toml"

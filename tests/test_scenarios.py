@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.outputs import COUNT_COLUMNS
-from simulation.scenario import TimeSpec, load_scenario, scenario_from_dict
+from simulation.core.columns import COUNT_COLUMNS
+from simulation.scenario import load_scenario, scenario_from_dict
+from simulation.scenario.schema import TimeSpec
 
 from conftest import SCENARIO_DIR, SCENARIO_SEEDS, run_model, small_scenario
 

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.cli import main
+from simulation.present.cli import main
 from simulation.data import REPO_ROOT
-from simulation.discovery import choose_box, prim_peel
-from simulation.ensemble import read_rep, rep_path, replication_seeds
+from simulation.experiments.discovery import choose_box, prim_peel
+from simulation.experiments.engine import replication_seeds
+from simulation.experiments.storage import read_rep, rep_path
+from simulation.present.sensitivity_plots import plot_sensitivity
 from simulation.scenario import load_scenario, scenario_from_dict
-from simulation.sensitivity import (
+from simulation.experiments.sensitivity import (
     INDEX_NAMES,
     Parameter,
     SensitivityError,
@@ -152,8 +154,8 @@ def test_morris_via_the_cli_is_tidy_plotted_paired_and_resumable(short_pair, tmp
 
 
 def test_the_default_outcomes_are_the_headline_ones():
-    from simulation.cli import build_parser
-    from simulation.sensitivity import OUTCOMES
+    from simulation.present.cli import build_parser
+    from simulation.experiments.sensitivity import OUTCOMES
 
     args = build_parser().parse_args(["sensitivity", "x.toml", "--out", "o"])
     assert args.outcomes.split(",") == list(OUTCOMES) == ["irregular_crossings", "returns", "deaths_expected",
@@ -166,7 +168,8 @@ def test_sobol_indices_with_intervals(short_pair, tmp_path):
     option, _ = short_pair
     res = run_sensitivity(option, tmp_path / "sobol", method="sobol", patterns=["behaviour.asc_roxham", "behaviour.asc_irregular"],
                           samples=2, outcomes=["irregular_crossings", "deaths_expected", "resettled"], scale=float(SCALE),
-                          seed=2, workers=1, plots=True)
+                          seed=2, workers=1)
+    plot_sensitivity(res)
     assert not res.ensemble.failures and res.ensemble.ran == 2 * (2 + 2)
     wide = res.indices.pivot_table(index=["outcome", "parameter"], columns="index", values="value", dropna=False)
     assert set(wide.columns) == {"S1", "S1_conf", "ST", "ST_conf"}

@@ -108,3 +108,9 @@ def label(name: str) -> str:
     if name in COLUMN_BY_NAME:
         return COLUMN_BY_NAME[name].label
     return OUTCOME_BY_NAME[name].label
+
+
+def monthly_unit(outcome: Outcome) -> str:
+    """The unit of an outcome's monthly series: 'persons per month' for flows, the plain unit for stocks."""
+    flow = COLUMN_BY_NAME[outcome.columns[0]].kind == FLOW
+    return f"{outcome.unit} per month" if flow else outcome.unit

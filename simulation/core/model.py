@@ -119,6 +119,8 @@ class BorderModel(mesa.Model):
         self._perceived_wait: np.ndarray | None = None  # years: US, Canada
         self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
 
+        #: route decisions made so far (one per decider per day)
+        self.decisions = 0
         #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
         self.decision_log: list[DecisionRecord] | None = None
         self.recorder = MonthlyRecorder(self)
@@ -320,11 +322,12 @@ class BorderModel(mesa.Model):
         return np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
 
     def choose_routes(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
-                      known_regime: np.ndarray | None = None) -> np.ndarray:
+                      known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
         """The route each of ``ids`` chooses on day ``d`` (an ``Option`` per person), all at once.
 
         People act on the rules they *believe* are in force (``known_regime``; default: what they know now).
-        ``aware`` and ``known_regime`` may be given to replay a recorded day (the benchmarks do).
+        ``aware`` and ``known_regime`` may be given to replay a recorded day, and ``utilities_out`` (n, 6)
+        receives the utilities (the benchmarks do both).
         """
         p = self.people
         b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
@@ -352,6 +355,8 @@ class BorderModel(mesa.Model):
             )
             u = utilities(believed, deciders, cond, b, routes, ca.ineligibility_rate)
             choice[sel] = choose(u, gumbel[sel], nest_gumbel[sel], b.nest_scale)
+            if utilities_out is not None:
+                utilities_out[sel] = u
         return choice
 
     def _decide(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
@@ -363,6 +368,7 @@ class BorderModel(mesa.Model):
         if self.decision_log is not None:
             record = DecisionRecord(d, ids, p.aware[ids].copy(), p.known_regime[ids].copy(), cond, None)
         choice = self.choose_routes(d, ids, cond)
+        self.decisions += len(ids)
         if self.decision_log is not None:
             record.choices = choice.copy()
             self.decision_log.append(record)

@@ -18,18 +18,20 @@ from the optimiser's history, not a formal posterior.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import data
-from .groups import GROUPS
-from .scenario import Scenario, parse_date, scenario_from_dict
+from .. import data
+from ..calendar import months_between, parse_date
+from ..files import write_atomic
+from ..scenario import Scenario, scenario_from_dict
+from ..scenario.groups import GROUPS
+from .engine import Engine, replication_seeds
+from .run import simulate
 
 #: What is fitted, and why: each sets a pattern the data pin down and nothing else measures.
 #:   asc_roxham        level of crossings at Roxham (Quebec series)
@@ -65,10 +67,7 @@ def parse_fit(spec: str) -> list[str]:
             raise CalibrationError(f"--fit {spec!r}: {part!r} is not 'YYYY-MM:YYYY-MM'") from None
         if b < a:
             raise CalibrationError(f"--fit {spec!r}: {part!r} ends before it starts")
-        m = a
-        while m <= b:
-            months.append(f"{m.year:04d}-{m.month:02d}")
-            m = dt.date(m.year + m.month // 12, m.month % 12 + 1, 1)
+        months += months_between(lo, hi)
     return sorted(set(months))
 
 
@@ -127,19 +126,24 @@ def with_values(sc: Scenario, values: dict[str, float]) -> Scenario:
     return scenario_from_dict(d)
 
 
-def _run(args) -> tuple[pd.DataFrame, np.ndarray]:
-    sc_dict, seed = args
-    from .model import BorderModel
-
-    m = BorderModel(scenario_from_dict(sc_dict), seed=seed)
-    m.run()
-    return m.results(), np.array(m.recorder.crossings_by_group)
+def _run(sc_dict: dict, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    result = simulate(scenario_from_dict(sc_dict), seed=seed, commit=False)
+    return result.monthly, result.crossings_by_group
 
 
-def simulate_mean(sc: Scenario, seeds: list[int], pool=None) -> tuple[pd.DataFrame, np.ndarray]:
+def simulate_mean(sc: Scenario, seeds: list[int], engine: Engine | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Mean over seeds of the monthly outputs and of the crossings by group."""
-    jobs = [(sc.to_dict(), s) for s in seeds]
-    results = list(pool.map(_run, jobs)) if pool is not None else [_run(j) for j in jobs]
+    results: list = [None] * len(seeds)
+    errors: list[str] = []
+
+    def done(i, result, error):
+        if error is not None:
+            errors.append(error)
+        results[i] = result
+
+    (engine or Engine("local", workers=1)).run(_run, [(sc.to_dict(), s) for s in seeds], done)
+    if errors:
+        raise RuntimeError(f"a calibration run failed: {errors[0]}")
     months = results[0][0]["month"]
     numeric = sum(r[0].drop(columns=["month", "scenario", "seed"]) for r in results) / len(results)
     numeric.insert(0, "month", months)
@@ -210,17 +214,17 @@ def calibrate(sc: Scenario, fit: str, trials: int = 60, seeds: int = 2, master_s
         raise CalibrationError(f"--fit {fit!r} reaches outside the scenario's window {first}..{last}")
     run_sc = truncated(sc, fit_months[-1])
     obs = observed()
-    rep_seeds = [int(c.generate_state(1, np.uint32)[0]) for c in np.random.SeedSequence(master_seed).spawn(seeds)]
+    rep_seeds = replication_seeds(master_seed, seeds)
     rows: list[dict] = []
     t0 = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    engine = Engine("local", workers=workers)
 
     def objective(trial) -> float:
         values = {}
         for path, (lo, hi, log) in parameters.items():
             values[path] = trial.suggest_float(path, lo, hi, log=log)
         t = time.perf_counter()
-        monthly, by_group = simulate_mean(with_values(run_sc, values), rep_seeds, pool)
+        monthly, by_group = simulate_mean(with_values(run_sc, values), rep_seeds, engine)
         parts = loss_parts(monthly, by_group, obs, fit_months)
         loss = total_loss(parts)
         rows.append({"trial": trial.number, "loss": loss, **parts, **values, "seconds": time.perf_counter() - t})
@@ -237,8 +241,7 @@ def calibrate(sc: Scenario, fit: str, trials: int = 60, seeds: int = 2, master_s
     try:
         study.optimize(objective, n_trials=trials)
     finally:
-        if pool is not None:
-            pool.shutdown()
+        engine.close()
     table = pd.DataFrame(rows)
     best = {p: float(study.best_params[p]) for p in parameters}
     top = table.nsmallest(max(3, len(table) // 5), "loss")
@@ -288,8 +291,6 @@ def calibrated_toml(result: CalibrationResult, fit: str, command: str) -> str:
 
 def write_calibration_docs(out: Path, docs: Path) -> None:
     """A page for the docs from a calibration folder: command, runtime, loss per trial, fitted values and spread."""
-    from .outputs import write_atomic
-
     out, docs = Path(out), Path(docs)
     summary = pd.read_csv(out / "summary.csv").iloc[0]
     params = pd.read_csv(out / "parameters.csv")

@@ -33,15 +33,16 @@ platypus; pasting and the box-significance tests of the workbench are left out.
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .ensemble import EnsembleResult, replication_seeds, run_ensemble
-from .outputs import write_atomic, write_json
+from ..files import claim_output_dir, mark_folder, write_atomic, write_json
+from .engine import replication_seeds
+from .ensemble import EnsembleResult, run_ensemble
+from .run import as_scenario
 from .sensitivity import (
     Parameter,
     SensitivityError,
@@ -130,23 +131,27 @@ class DiscoveryResult:
     limits: pd.DataFrame | None
     trajectory: list[Box] = field(default_factory=list)
     ensemble: EnsembleResult | None = None
+    params: list = field(default_factory=list)
+    title: str = ""
+    cut: float = 0.5
 
 
 def run_discovery(option, reference, out, patterns=("behaviour.*",), samples: int = 64, ranges=(),
                   metric: str = "irregular_crossings", cut: float = 0.5, window: str = "after_change",
                   scale: float | None = None, reps: int = 1, seed: int | None = None, min_coverage: float = 0.5,
                   alpha: float = 0.05, min_mass: float = 0.05, workers: int | None = None, executor: str = "local",
-                  scheduler: str | None = None, progress: bool = False, plots: bool = True) -> DiscoveryResult:
-    """Latin-hypercube sample, paired runs of option and reference, classification, PRIM box; files in ``out``."""
-    from SALib.sample import latin
+                  scheduler: str | None = None, progress: bool = False) -> DiscoveryResult:
+    """Latin-hypercube sample, paired runs of option and reference, classification, PRIM box; files in ``out``.
 
-    from .runner import _as_scenario
+    The plot is drawn by :func:`simulation.present.sensitivity_plots.plot_discovery`.
+    """
+    from SALib.sample import latin
 
     if not 0 < cut < 1:
         raise SensitivityError(f"--cut {cut}: allowed: 0 < cut < 1 (0.5 asks for a cut by half)")
     if samples < 2:
         raise SensitivityError(f"--samples {samples}: allowed: at least 2")
-    opt, ref = _as_scenario(option), _as_scenario(reference)
+    opt, ref = as_scenario(option), as_scenario(reference)
     if opt.name == ref.name:
         raise SensitivityError(f"the option and the reference are both named {opt.name!r}; names must differ")
     (metric,) = check_outcomes([metric])
@@ -158,7 +163,7 @@ def run_discovery(option, reference, out, patterns=("behaviour.*",), samples: in
     opt_v = make_variants(opt, params, X, "d", seed, scale)
     ref_v = make_variants(ref, params, X, "d", seed, scale)
     seeds = replication_seeds(seed, reps)
-    out = Path(out)
+    out = claim_output_dir(Path(out), "discover")
     write_json(out / "discovery.json", {
         "option": opt.name, "reference": ref.name, "option_digest": opt.digest(), "reference_digest": ref.digest(),
         "metric": metric, "cut": cut, "window": window, "window_months": list(span), "samples": samples,
@@ -166,6 +171,7 @@ def run_discovery(option, reference, out, patterns=("behaviour.*",), samples: in
         "prim": {"alpha": alpha, "min_mass": min_mass, "min_coverage": min_coverage},
         "parameters": [asdict(p) for p in params],
     })
+    mark_folder(out, "discover", ["discovery.json", "samples.csv", "trajectory.csv", "box.csv", "box.json", "reps", "plots"])
     result = run_ensemble([v for pair in zip(opt_v, ref_v) for v in pair], out, seeds, scale, executor=executor,
                           workers=workers, scheduler=scheduler, progress=progress)
     if result.failures:
@@ -195,10 +201,8 @@ def run_discovery(option, reference, out, patterns=("behaviour.*",), samples: in
                "box": None if box is None else {"step": box.step, "coverage": box.coverage, "density": box.density,
                                                 "mass": box.mass, "n": box.n}}
     write_json(out / "box.json", summary)
-    if plots and box is not None:
-        plot_discovery(table, boxes, box, params, limits, out / "plots",
-                       f"{opt.name} vs {ref.name}: {metric} not cut by {cut:.0%} ({window.replace('_', ' ')})", cut)
-    return DiscoveryResult(out, table, box, limits, boxes, result)
+    title = f"{opt.name} vs {ref.name}: {metric} not cut by {cut:.0%} ({window.replace('_', ' ')})"
+    return DiscoveryResult(out, table, box, limits, boxes, result, params, title, cut)
 
 
 def _inside(X: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -250,49 +254,3 @@ def describe(result: DiscoveryResult) -> str:
         lines.append(f"  {r.parameter}: {r.box_low:.4g} .. {r.box_high:.4g}   (sampled {r.range_low:.4g} .. {r.range_high:.4g}; "
                      f"quasi-p {r.qp:.2g}{'' if r.qp <= 0.05 else ', weak'})")
     return "\n".join(lines)
-
-
-def plot_discovery(table, boxes, box, params, limits, out_dir: Path, title: str, cut: float = 0.5) -> None:
-    """The peeling trajectory (coverage against density) and the cases on the box's two best-supported restrictions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-    ax = axes[0]
-    lows, highs = np.array([p.low for p in params]), np.array([p.high for p in params])
-    nres = [int(np.sum((b.low > lows) | (b.high < highs))) for b in boxes]
-    sc = ax.scatter([b.coverage for b in boxes], [b.density for b in boxes], c=nres, cmap="viridis", s=18)
-    ax.plot([b.coverage for b in boxes], [b.density for b in boxes], color="0.7", lw=0.8, zorder=0)
-    ax.scatter([box.coverage], [box.density], s=120, facecolors="none", edgecolors="#d95f02", lw=2, label="box reported")
-    fig.colorbar(sc, ax=ax, label="parameters restricted")
-    ax.set_xlabel("coverage (share of all cases inside the box)")
-    ax.set_ylabel("density (share of the box that are cases)")
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
-    ax.set_title("PRIM peeling trajectory", loc="left", fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="lower left")
-    ax = axes[1]
-    names = list(limits.parameter[:2]) if len(limits) >= 2 else [params[0].key, params[0].key]
-    xi, yi = (next(j for j, p in enumerate(params) if p.key == n) for n in names)
-    case = table["case"].to_numpy()
-    ax.scatter(table[names[0]][~case], table[names[1]][~case], s=14, color="0.65", label=f"cut by {cut:.0%} or more")
-    ax.scatter(table[names[0]][case], table[names[1]][case], s=18, color="#d95f02", label=f"not cut by {cut:.0%} (case)")
-    ax.add_patch(Rectangle((box.low[xi], box.low[yi]), box.high[xi] - box.low[xi], box.high[yi] - box.low[yi],
-                           fill=False, ec="#d95f02", lw=1.5, ls="--", label="PRIM box"))
-    ax.set_xlabel(names[0])
-    ax.set_ylabel(names[1])
-    ax.set_title("Sample points on the box's two best-supported restrictions", loc="left", fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3)
-    for a in axes:
-        a.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=130 if ext == "png" else None, bbox_inches="tight",
-                    metadata={"Date": None} if ext == "svg" else None)
-        write_atomic(out_dir / f"discovery.{ext}", buf.getvalue())
-    plt.close(fig)

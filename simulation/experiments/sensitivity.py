@@ -40,16 +40,20 @@ import copy
 import fnmatch
 import io
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .ensemble import EnsembleError, EnsembleResult, load_replications, replication_seeds, run_ensemble
-from .outputs import write_atomic, write_json
-from .scenario import Scenario, ScenarioError, scenario_from_dict
-from .summary import METRIC_BY_NAME, metric_values, windows
+from ..core.columns import OUTCOME_BY_NAME
+from ..files import claim_output_dir, mark_folder, write_atomic, write_json
+from ..scenario import Scenario, ScenarioError, scenario_from_dict
+from ..scenario.kinds import DATED, PER_GROUP, bounds_of, kind_of, unit_of
+from .engine import EnsembleError, replication_seeds
+from .ensemble import EnsembleResult, load_replications, run_ensemble
+from .run import as_scenario
+from .summary import metric_values, windows
 
 #: The headline outcomes analysed by default (names of :data:`simulation.summary.METRICS`).
 OUTCOMES = ("irregular_crossings", "returns", "deaths_expected", "irb_backlog_end", "reception_cost")
@@ -77,6 +81,7 @@ class Parameter:
     kind: str  #: "float", "int" or "factor"
     unit: str  #: the key's unit in the schema (for a factor: the unit of the entries it multiplies)
     rule: str  #: how the range was set, in words
+    cap: float | None = None  #: for a factor: the largest value an entry may take (the declared bound)
 
     @property
     def path(self) -> tuple[str, str]:
@@ -90,16 +95,6 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 
 
 # --- the parameter space ---------------------------------------------------
-
-
-def _bounds(field) -> dict[str, float]:
-    out = {}
-    for m in field.metadata:
-        for name in ("ge", "gt", "le", "lt"):
-            v = getattr(m, name, None)
-            if v is not None:
-                out[name] = float(v)
-    return out
 
 
 def _range_for(value: float, bounds: dict[str, float], whole: bool) -> tuple[float, float, str]:
@@ -136,24 +131,24 @@ def parameter_space(scenario: Scenario) -> tuple[list[Parameter], dict[str, str]
         for name, field in type(spec).model_fields.items():
             key = f"{section}.{field.alias or name}"
             value = getattr(spec, name)
-            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-            unit = str(extra.get("unit", ""))
+            unit, kind, bounds = unit_of(field), kind_of(field), bounds_of(field)
+            if kind == PER_GROUP:
+                skipped[key] = "a table by group, not one number"
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
                 skipped[key] = "not a number"
                 continue
-            if isinstance(value, dict):
-                if "dated" in unit and value:
-                    params.append(Parameter(key + FACTOR_SUFFIX, 1 - RELATIVE_RANGE, 1 + RELATIVE_RANGE, 1.0, "factor", unit,
-                                            f"factor 1 ±{RELATIVE_RANGE:.0%} on every dated entry" +
-                                            (", entries capped at 1" if unit.startswith(("share", "probability")) else "")))
-                else:
-                    skipped[key] = "a table by group, not one number"
+            if kind == DATED and isinstance(value, dict):
+                cap = bounds.get("le")
+                params.append(Parameter(key + FACTOR_SUFFIX, 1 - RELATIVE_RANGE, 1 + RELATIVE_RANGE, 1.0, "factor", unit,
+                                        f"factor 1 ±{RELATIVE_RANGE:.0%} on every dated entry" +
+                                        (f", entries capped at {cap:g}" if cap is not None else ""), cap))
                 continue
             if value == 0:
                 skipped[key] = "value is 0, so ±50% gives no range; set one with --range KEY=LO:HI"
                 continue
             whole = field.annotation is int
-            lo, hi, rule = _range_for(float(value), _bounds(field), whole)
+            lo, hi, rule = _range_for(float(value), bounds, whole)
             if not lo < hi:
                 skipped[key] = f"no room between its bounds ({lo:g} .. {hi:g})"
                 continue
@@ -183,13 +178,12 @@ def select_parameters(scenario: Scenario, patterns, ranges=()) -> list[Parameter
     for key, lo, hi in ranges:
         if key in by_key:
             p = by_key[key]
-            manual[key] = Parameter(key, lo, hi, p.value, p.kind, p.unit, "set with --range")
+            manual[key] = Parameter(key, lo, hi, p.value, p.kind, p.unit, "set with --range", p.cap)
         elif key in numeric_zero:
             section, name = key.split(".", 1)
             field = type(getattr(scenario, section)).model_fields[name]
             kind = "int" if field.annotation is int else "float"
-            unit = str((field.json_schema_extra or {}).get("unit", ""))
-            manual[key] = Parameter(key, lo, hi, 0.0, kind, unit, "set with --range")
+            manual[key] = Parameter(key, lo, hi, 0.0, kind, unit_of(field), "set with --range")
         else:
             allowed = "a numeric key such as behaviour.w_cost" + (f" ({skipped[key]})" if key in skipped else "")
             raise SensitivityError(f"--range {key}: not a parameter that can be varied; allowed: {allowed}")
@@ -231,7 +225,7 @@ def apply(raw: dict, params: list[Parameter], values) -> dict:
         section, name = p.path
         table = out.setdefault(section, {})
         if p.kind == "factor":
-            cap = 1.0 if p.unit.startswith(("share", "probability")) else math.inf
+            cap = math.inf if p.cap is None else p.cap
             table[name] = {k: min(float(x) * float(v), cap) for k, x in table[name].items()}
         elif p.kind == "int":
             table[name] = int(round(float(v)))
@@ -264,9 +258,9 @@ def make_variants(base: Scenario, params: list[Parameter], X: np.ndarray, tag: s
 
 def check_outcomes(outcomes) -> tuple[str, ...]:
     outcomes = tuple(outcomes)
-    bad = [o for o in outcomes if o not in METRIC_BY_NAME]
+    bad = [o for o in outcomes if o not in OUTCOME_BY_NAME]
     if bad or not outcomes:
-        raise SensitivityError(f"--outcomes {','.join(bad) or '(none)'}: unknown; allowed: {', '.join(METRIC_BY_NAME)}")
+        raise SensitivityError(f"--outcomes {','.join(bad) or '(none)'}: unknown; allowed: {', '.join(OUTCOME_BY_NAME)}")
     return outcomes
 
 
@@ -328,27 +322,29 @@ class SensitivityResult:
     indices: pd.DataFrame | None
     samples: pd.DataFrame
     ensemble: EnsembleResult
+    method: str = "morris"
+    params: list = field(default_factory=list)
+    outcomes: tuple = ()
+    subtitle: str = ""
 
 
 def run_sensitivity(scenario, out, method: str = "morris", patterns=("behaviour.*",), samples: int = 4,
                     ranges=(), outcomes=OUTCOMES, window: str = "after_change", scale: float | None = None,
                     reps: int = 1, seed: int | None = None, levels: int = 4, workers: int | None = None,
-                    executor: str = "local", scheduler: str | None = None, progress: bool = False,
-                    plots: bool = True) -> SensitivityResult:
-    """Sample the parameters, run every sample point (resumable), and write the indices and plots to ``out``.
+                    executor: str = "local", scheduler: str | None = None, progress: bool = False) -> SensitivityResult:
+    """Sample the parameters, run every sample point (resumable), and write the indices to ``out``.
 
     ``scenario`` is a path or a :class:`Scenario`. Returns a :class:`SensitivityResult`;
     its ``indices`` is None when replications failed (``ensemble.failures`` says which).
+    The plots are drawn by :func:`simulation.present.sensitivity_plots.plot_sensitivity`.
     """
-    from .runner import _as_scenario
-
     if method not in METHODS:
         raise SensitivityError(f"--method {method!r}: allowed: {', '.join(METHODS)}")
     if method == "sobol" and (samples < 2 or samples & (samples - 1)):
         raise SensitivityError(f"--samples {samples}: Sobol sampling needs a power of 2 (2, 4, 8, 16...)")
     if method == "morris" and samples < 2:
         raise SensitivityError(f"--samples {samples}: Morris needs at least 2 trajectories for a spread and an interval")
-    base = _as_scenario(scenario)
+    base = as_scenario(scenario)
     outcomes = check_outcomes(outcomes)
     span = window_span(base, window)
     params = select_parameters(base, patterns, ranges)
@@ -358,7 +354,7 @@ def run_sensitivity(scenario, out, method: str = "morris", patterns=("behaviour.
     used = applied_values(params, X)
     variants = make_variants(base, params, used, "s", seed, scale)
     seeds = replication_seeds(seed, reps)
-    out = Path(out)
+    out = claim_output_dir(Path(out), "sensitivity")
     table = pd.DataFrame(used, columns=[p.key for p in params])
     table.insert(0, "sample", [v.name for v in variants])
     write_json(out / "sensitivity.json", {
@@ -368,18 +364,16 @@ def run_sensitivity(scenario, out, method: str = "morris", patterns=("behaviour.
         "parameters": [asdict(p) for p in params], "sample_points": len(variants),
     })
     write_atomic(out / "samples.csv", csv_bytes(table))
+    mark_folder(out, "sensitivity", ["sensitivity.json", "samples.csv", "outcomes.csv", "indices.csv", "reps", "plots"])
     result = run_ensemble(variants, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    subtitle = f"{base.name}, {window.replace('_', ' ')} {span[0]}..{span[1]}, {len(variants)} runs"
     if result.failures:
-        return SensitivityResult(out, None, table, result)
+        return SensitivityResult(out, None, table, result, method, params, outcomes, subtitle)
     Y = outcome_values(out, variants, reps, span, outcomes)
     write_atomic(out / "outcomes.csv", csv_bytes(pd.concat([table, Y], axis=1)))
     indices = analyse(method, params, X, Y, seed, levels)
     write_atomic(out / "indices.csv", csv_bytes(indices))
-    if plots:
-        for outcome in outcomes:
-            plot_indices(indices, method, outcome, params, out / "plots" / outcome,
-                         f"{base.name}, {window.replace('_', ' ')} {span[0]}..{span[1]}, {len(variants)} runs")
-    return SensitivityResult(out, indices, table, result)
+    return SensitivityResult(out, indices, table, result, method, params, outcomes, subtitle)
 
 
 def top_table(indices: pd.DataFrame, method: str, n: int = 5) -> str:
@@ -389,7 +383,7 @@ def top_table(indices: pd.DataFrame, method: str, n: int = 5) -> str:
     wide = indices.pivot_table(index=["outcome", "parameter"], columns="index", values="value", dropna=False)
     for outcome in dict.fromkeys(indices["outcome"]):
         rows = wide.loc[outcome].sort_values(key, ascending=False).head(n)
-        unit = METRIC_BY_NAME[outcome].unit
+        unit = OUTCOME_BY_NAME[outcome].unit
         parts = [f"{p} {_fmt(r[key])} ±{_fmt(r[conf])}" for p, r in rows.iterrows()]
         lines.append(f"{outcome} ({key}{', ' + unit if method == 'morris' else ''}): " + "; ".join(parts))
     return "\n".join(lines)
@@ -399,73 +393,3 @@ def _fmt(x: float) -> str:
     if not np.isfinite(x):
         return "nan"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-
-# --- plots -------------------------------------------------------------------
-
-
-def _tick(x, _pos=None) -> str:
-    """Tick labels: 12.5k, 3.2M, 1.5bn; small numbers as they are (expected deaths are fractions)."""
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"{x / size:,.1f}".rstrip("0").rstrip(".") + suffix
-    return f"{x:.3g}"
-
-
-def _label(key: str, params: list[Parameter]) -> str:
-    p = next((q for q in params if q.key == key), None)
-    text = key
-    if p is not None and p.kind != "factor":
-        text += f"  [{p.low:.4g} .. {p.high:.4g}]"
-    return text
-
-
-def plot_indices(indices: pd.DataFrame, method: str, outcome: str, params: list[Parameter], path: Path, subtitle: str) -> list[Path]:
-    """Horizontal bars with 95% confidence intervals, most influential parameter on top; PNG and SVG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from matplotlib.ticker import FuncFormatter
-
-    m = METRIC_BY_NAME[outcome]
-    wide = indices[indices["outcome"] == outcome].pivot_table(index="parameter", columns="index", values="value", dropna=False)
-    order_key = "mu_star" if method == "morris" else "ST"
-    wide = wide.sort_values(order_key, ascending=True, na_position="first")
-    y = np.arange(len(wide))
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(wide) + 2.2))
-    if method == "morris":
-        ax.barh(y, wide["mu_star"], xerr=wide["mu_star_conf"].fillna(0), color="#d95f02", capsize=2,
-                error_kw={"lw": 0.8}, label="μ*: mean |elementary effect|, bar: 95% CI")
-        ax.plot(wide["sigma"], y, "D", mfc="none", mec="0.25", ms=4, label="σ: spread of the effects (interactions, non-linearity)")
-        ax.set_xlabel(f"change in {m.unit} over the parameter's range")
-        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
-        ax.set_xlim(left=0)
-    else:
-        h = 0.38
-        ax.barh(y + h / 2, wide["ST"], height=h, xerr=wide["ST_conf"].fillna(0), color="#7570b3", capsize=2,
-                error_kw={"lw": 0.8}, label="ST: total effect, bar: 95% CI")
-        ax.barh(y - h / 2, wide["S1"], height=h, xerr=wide["S1_conf"].fillna(0), color="#1b9e77", capsize=2,
-                error_kw={"lw": 0.8}, label="S1: first-order effect, bar: 95% CI")
-        ax.set_xlabel("share of the outcome's variance")
-        ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(y, [_label(k, params) for k in wide.index], fontsize=8)
-    if wide[order_key].isna().all() or (method == "morris" and not wide["mu_star"].any()):
-        ax.text(0.5, 0.5, "the outcome did not vary across the sample", transform=ax.transAxes, ha="center", color="0.4")
-    ax.set_title(f"{m.label}: {'Morris screening' if method == 'morris' else 'Sobol indices'}\n{subtitle}",
-                 loc="left", fontsize=10)
-    ax.grid(axis="x", color="0.9")
-    ax.spines[["top", "right"]].set_visible(False)
-    height = fig.get_figheight()
-    fig.legend(*ax.get_legend_handles_labels(), frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0.01, 0.0))
-    fig.tight_layout(rect=(0, 0.5 / height, 1, 1))
-    written = []
-    for ext in ("png", "svg"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=130 if ext == "png" else None, bbox_inches="tight",
-                    metadata={"Date": None} if ext == "svg" else None)
-        write_atomic(path.with_suffix("." + ext), buf.getvalue())
-        written.append(path.with_suffix("." + ext))
-    plt.close(fig)
-    return written

@@ -1,6 +1,6 @@
 """Summaries of an ensemble: outcome metrics per window, their quantiles, and paired differences.
 
-A *metric* reduces one replication's monthly rows over a *window* to a number
+An *outcome* (declared in :mod:`simulation.core.columns`) reduces one replication's monthly rows over a *window* to a number
 (a sum for flows, the last value for backlogs, the maximum for the shelter
 peak). ``summary`` gives, per scenario, metric and window, the mean and the
 5th, 50th and 95th percentiles over replications. ``differences`` gives the
@@ -12,46 +12,12 @@ the reference, which share no seed).
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from .scenario import Scenario, parse_date
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    label: str
-    unit: str
-    columns: tuple[str, ...]
-    how: str  # "sum", "last" or "max"
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric("irregular_crossings", "Irregular crossings (Roxham and elsewhere)", "persons", ("roxham_crossings", "other_irregular_crossings"), "sum"),
-    Metric("roxham_crossings", "Crossings at Roxham Road", "persons", ("roxham_crossings",), "sum"),
-    Metric("other_irregular_crossings", "Crossings elsewhere between ports", "persons", ("other_irregular_crossings",), "sum"),
-    Metric("port_claims", "Claims at land ports", "persons", ("port_claims",), "sum"),
-    Metric("air_claims", "Claims after flying in", "persons", ("air_claims",), "sum"),
-    Metric("returns", "Returned to the US (turned back, Protocol, direct-back)", "persons",
-           ("port_turnbacks", "protocol_returns", "directed_back"), "sum"),
-    Metric("protocol_returns", "Returned under the Protocol", "persons", ("protocol_returns",), "sum"),
-    Metric("claims_in_canada", "Claims in Canada (from the US)", "persons", ("claims_in_canada",), "sum"),
-    Metric("irb_backlog_end", "IRB backlog at the end", "claims", ("irb_backlog",), "last"),
-    Metric("irb_wait_end", "IRB expected wait at the end", "months", ("irb_wait_months",), "last"),
-    Metric("quebec_shelter_peak", "Peak population in Quebec shelters", "persons", ("quebec_shelter_population",), "max"),
-    Metric("reception_cost", "Reception cost", "CAD", ("reception_cost_cad",), "sum"),
-    Metric("deaths_expected", "Expected deaths crossing", "persons", ("deaths_expected",), "sum"),
-    Metric("us_backlog_end", "US asylum backlog at the end (modelled pool)", "persons", ("us_backlog",), "last"),
-    Metric("resettled", "Humanitarian places used", "persons", ("resettled",), "sum"),
-    Metric("interceptions", "RCMP interceptions between ports", "persons", ("interceptions",), "sum"),
-)
-METRIC_BY_NAME = {m.name: m for m in METRICS}
-#: The headline metrics of the overview figure and the report table.
-HEADLINE = ("irregular_crossings", "returns", "claims_in_canada", "deaths_expected", "irb_backlog_end", "reception_cost")
+from ..calendar import month_key, parse_date, shift_month
+from ..core.columns import OUTCOMES
+from ..scenario import Scenario
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -60,10 +26,8 @@ def windows(sc: Scenario) -> dict[str, tuple[str, str]]:
     """Named month windows ('YYYY-MM' inclusive): the whole horizon, and after the policy date if any."""
     out = {"whole_horizon": (sc.time.start, sc.time.end)}
     if sc.scenario.policy_date:
-        start = parse_date(sc.scenario.policy_date)
-        first = f"{start.year:04d}-{start.month:02d}"
-        end12 = dt.date(start.year + (start.month + 10) // 12, (start.month + 10) % 12 + 1, 1)
-        out["first_12_months"] = (first, min(f"{end12.year:04d}-{end12.month:02d}", sc.time.end))
+        first = month_key(parse_date(sc.scenario.policy_date))
+        out["first_12_months"] = (first, min(shift_month(first, 11), sc.time.end))
         out["after_change"] = (first, sc.time.end)
     return out
 
@@ -73,7 +37,7 @@ def metric_values(monthly: pd.DataFrame, window: tuple[str, str]) -> dict[str, n
     lo, hi = window
     sub = monthly[(monthly["month"] >= lo) & (monthly["month"] <= hi)].sort_values(["rep", "month"])
     out = {}
-    for m in METRICS:
+    for m in OUTCOMES:
         series = sub[list(m.columns)].sum(axis=1)
         g = series.groupby(sub["rep"], sort=True)
         out[m.name] = {"sum": g.sum, "last": g.last, "max": g.max}[m.how]().to_numpy(dtype=float)
@@ -93,7 +57,7 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
     rows, diffs = [], []
     for s in scenarios:
         for w in wins:
-            for m in METRICS:
+            for m in OUTCOMES:
                 v = values[s.name][w][m.name]
                 rows.append({"scenario": s.name, "metric": m.name, "window": w, "unit": m.unit, **_stats(v)})
                 if s.name == reference:

@@ -34,10 +34,13 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
+from simulation.calendar import parse_date  # noqa: E402
+from simulation.core.model import BorderModel  # noqa: E402
 from simulation.data import REPO_ROOT  # noqa: E402
-from simulation.model import BorderModel  # noqa: E402
-from simulation.rules import EXCEPTIONS, ROXHAM_STATUSES, rules_at  # noqa: E402
-from simulation.scenario import Scenario, dated_value, load_scenario, parse_date, scenario_from_dict  # noqa: E402
+from simulation.experiments.run import simulate  # noqa: E402
+from simulation.scenario import Scenario, load_scenario, rules_at, scenario_from_dict  # noqa: E402
+from simulation.scenario.kinds import dated_value  # noqa: E402
+from simulation.scenario.levers import EXCEPTIONS, ROXHAM_STATUSES  # noqa: E402
 
 #: Environment variable naming the scenario file the dashboard starts from.
 SCENARIO_ENV = "BORDERSIM_SCENARIO"
@@ -221,9 +224,7 @@ def reference_results(path: str, seed: int, scale: float) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=8)
 def _reference(path: str, seed: int, scale: float) -> pd.DataFrame:
-    model = BorderModel(_load(path), seed=seed, scale=scale)
-    model.run()
-    return model.results()
+    return simulate(_load(path), seed=seed, scale=scale).monthly
 
 
 # --- components --------------------------------------------------------------

@@ -22,10 +22,11 @@ import os
 import sys
 from pathlib import Path
 
-from .data import REPO_ROOT, DataError
-from .calibration import CalibrationError
-from .ensemble import EnsembleError
-from .scenario import ScenarioError
+from ..data import REPO_ROOT, DataError
+from ..experiments.calibration import CalibrationError
+from ..experiments.engine import EnsembleError
+from ..files import OutputError
+from ..scenario import ScenarioError
 
 EXIT_BAD_INPUT = 2
 
@@ -140,30 +141,37 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> int:
     from tqdm import tqdm
 
-    from .runner import is_complete, run_to_folder
-    from .scenario import load_scenario
+    from ..calendar import days_between
+    from ..experiments.run import is_complete, simulate, write_run
+    from ..files import claim_output_dir, staged_directory
+    from ..scenario import load_scenario
+    from .plots import run_plots
 
     scenario = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     seed, scale = scenario.run.seed, scenario.run.scale
+    claim_output_dir(args.out, "run")  # refuses a file, or a folder with files bordersim did not write
     if not args.force and is_complete(args.out, scenario, seed, scale):
         print(f"{args.out}: already holds this run ({scenario.name}, seed {seed}, scale {scale}); use --force to rerun")
         return 0
-    from .population import days_between
-
+    claim_output_dir(args.out, "run", replace=True, force=args.force)  # another run there: only with --force
     n_days = days_between(scenario.time.first_day, scenario.time.last_day)
     with tqdm(total=n_days, unit="day", desc=scenario.name, disable=args.quiet, leave=False) as bar:
         def progress(done):
             if done % 30 == 0 or done == n_days:
                 bar.update(done - bar.n)
 
-        out = run_to_folder(scenario, args.out, progress=progress, plots=not args.no_plots)
-    print(f"{scenario.name}: wrote {out}/monthly.csv, run.json" + ("" if args.no_plots else ", plots/"))
+        result = simulate(scenario, progress=progress)
+    with staged_directory(args.out, "run") as stage:
+        write_run(result, stage)
+        if not args.no_plots:
+            run_plots(result.monthly, scenario.rule_changes(), stage / "plots", scenario.name)
+    print(f"{scenario.name}: wrote {args.out}/monthly.csv, run.json" + ("" if args.no_plots else ", plots/"))
     return 0
 
 
 def cmd_compare(args) -> int:
-    from .runner import compare
-    from .scenario import load_scenario
+    from ..api import compare
+    from ..scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]
     if args.scheduler and args.executor != "dask":
@@ -197,53 +205,37 @@ def cmd_calibrate(args) -> int:
 
     import pandas as pd
 
-    from .calibration import calibrate, calibrated_toml
-    from .outputs import staged_directory, to_csv_bytes, write_atomic
-    from .scenario import load_scenario
-    from .validation import backtest_plot
+    from ..experiments.calibration import calibrate, calibrated_toml, write_calibration_docs
+    from ..files import claim_output_dir, staged_directory, to_csv_bytes, write_atomic
+    from ..scenario import load_scenario
+    from .validation_report import backtest_plot, loss_plot
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
+    claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
     result = calibrate(sc, args.fit, trials=args.trials, seeds=args.seeds, master_seed=args.seed,
                        workers=args.workers or os.cpu_count() or 1, progress=not args.quiet)
     command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit, "--trials", str(args.trials),
                           "--seeds", str(args.seeds), "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
-    with staged_directory(args.out) as stage:
+    with staged_directory(args.out, "calibrate") as stage:
         write_atomic(stage / "trials.csv", to_csv_bytes(result.trials))
         write_atomic(stage / "parameters.csv", to_csv_bytes(result.spread))
         write_atomic(stage / "calibrated.toml", calibrated_toml(result, args.fit, command).encode())
-        _loss_plot(result.trials, stage / "plots" / "loss")
+        loss_plot(result.trials, stage / "plots" / "loss")
         best = result.monthly_best.assign(rep=0)
         backtest_plot(best, args.fit, sc.rule_changes(), stage / "plots" / "fit", "best trial (mean of the trial's runs)")
         summary = pd.DataFrame([{"trials": len(result.trials), "start_loss": result.start_loss, "best_loss": result.best_loss,
                                  "seconds": round(result.seconds, 1), "fit": args.fit, "scale": sc.run.scale}])
         write_atomic(stage / "summary.csv", to_csv_bytes(summary))
     if args.docs:
-        from .calibration import write_calibration_docs
-
         write_calibration_docs(args.out, args.docs)
     print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} in {len(result.trials)} trials ({result.seconds:.0f} s); "
           f"wrote {args.out}/calibrated.toml, trials.csv, parameters.csv, plots/")
     return 0
 
 
-def _loss_plot(trials, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    from .plots import _save
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(trials.trial, trials.loss, "o", ms=3, color="0.6", label="trial")
-    ax.plot(trials.trial, trials.loss.cummin(), color="#d95f02", lw=2, label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel("loss (sum of pattern errors)")
-    ax.set_title("Calibration: loss per trial", loc="left")
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    _save(fig, path)
-
-
 def cmd_backtest(args) -> int:
-    from .validation import run_backtest
+    from ..experiments.validation import run_backtest
+    from .validation_report import write_backtest_report
 
     cals = args.calibration or sorted((REPO_ROOT / "scenarios").glob("calibrated*.toml"))
     if not cals:
@@ -251,8 +243,10 @@ def cmd_backtest(args) -> int:
     for c in cals:
         if not Path(c).is_file():
             raise BadInput(f"--calibration {c}: file not found")
-    table = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
-                         workers=args.workers, progress=not args.quiet, docs=args.docs)
+    bt = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
+                      workers=args.workers, progress=not args.quiet)
+    write_backtest_report(bt, args.docs)
+    table = bt.table
     cols = ["calibration", "months", "n_months", "ARD", "MAPE_quebec"]
     print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"wrote {args.out}/scores.csv, annual.csv, validation.md, plots/" + (f" and {args.docs}" if args.docs else ""))
@@ -262,19 +256,19 @@ def cmd_backtest(args) -> int:
 def cmd_validate(args) -> int:
     import tomli_w
 
-    from .model import BorderModel
-    from .scenario import load_scenario
+    from ..scenario import load_scenario
 
     sc = load_scenario(args.scenario)
     doc = sc.to_dict()
     print(f"# {args.scenario}: valid. Resolved scenario '{sc.name}' (digest {sc.digest()}):\n")
     print(tomli_w.dumps(_drop_none(doc)))
-    model = BorderModel(sc, scale=1e-6)  # tiny: only the rule timeline is needed
     print("# Rules in force, by period:")
-    for k, rules in enumerate(model.regimes):
-        start = model.date_of(int((model.regime_of_day == k).argmax()))
-        diff = {f: getattr(rules, f) for f in vars(rules) if k == 0 or getattr(rules, f) != getattr(model.regimes[k - 1], f)}
-        print(f"#   from {start}: " + ", ".join(f"{f}={v}" for f, v in diff.items()))
+    previous = None
+    for start, rules in sc.rule_timeline():
+        values = rules.values()
+        diff = {k: v for k, v in values.items() if previous is None or v != previous[k]}
+        print(f"#   from {start}: " + ", ".join(f"{k}={v}" for k, v in diff.items()))
+        previous = values
     return 0
 
 
@@ -287,7 +281,7 @@ def _drop_none(obj):
 
 
 def cmd_list(args) -> int:
-    from .scenario import load_scenario
+    from ..scenario import load_scenario
 
     folder = args.dir
     if not folder.is_dir():
@@ -306,7 +300,7 @@ def cmd_dashboard(args) -> int:
     import os
     import subprocess
 
-    from .scenario import load_scenario
+    from ..scenario import load_scenario
 
     env = dict(os.environ)
     if args.scenario is not None:
@@ -323,8 +317,8 @@ def cmd_dashboard(args) -> int:
 
 
 def _add_sensitivity_parsers(sub) -> None:
-    """The 'sensitivity' and 'discover' subcommands (simulation.sensitivity, simulation.discovery)."""
-    from .sensitivity import OUTCOMES
+    """The 'sensitivity' and 'discover' subcommands (simulation.experiments.sensitivity, .discovery)."""
+    from ..experiments.sensitivity import OUTCOMES
 
     sen = sub.add_parser("sensitivity", help="which uncertain parameters drive each outcome (Morris or Sobol, resumable)")
     sen.add_argument("scenario", type=Path, help="scenario file (TOML)")
@@ -380,14 +374,14 @@ def _add_space_arguments(p) -> None:
 
 
 def _space_options(args) -> dict:
-    from .sensitivity import parse_range
+    from ..experiments.sensitivity import parse_range
 
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
     patterns = [p.strip() for arg in (args.params or ["behaviour.*"]) for p in arg.split(",") if p.strip()]
     return dict(patterns=patterns, ranges=[parse_range(r) for r in args.ranges], window=args.window, scale=args.scale,
                 reps=args.reps, seed=args.seed, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-                progress=not args.quiet, plots=not args.no_plots)
+                progress=not args.quiet)
 
 
 def _report_failures(result) -> int:
@@ -402,28 +396,34 @@ def _report_failures(result) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from .scenario import load_scenario
-    from .sensitivity import run_sensitivity, top_table
+    from ..experiments.sensitivity import run_sensitivity, top_table
+    from ..scenario import load_scenario
+    from .sensitivity_plots import plot_sensitivity
 
     scenario = load_scenario(args.scenario)
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
     res = run_sensitivity(scenario, args.out, method=args.method, samples=args.samples, outcomes=outcomes, **_space_options(args))
     if _report_failures(res.ensemble):
         return 1
+    if not args.no_plots:
+        plot_sensitivity(res)
     print(top_table(res.indices, args.method))
     print(f"wrote {args.out}/indices.csv, outcomes.csv, samples.csv" + ("" if args.no_plots else ", plots/"))
     return 0
 
 
 def cmd_discover(args) -> int:
-    from .discovery import describe, run_discovery
-    from .scenario import load_scenario
+    from ..experiments.discovery import describe, run_discovery
+    from ..scenario import load_scenario
+    from .sensitivity_plots import plot_discovery_result
 
     option, reference = load_scenario(args.scenario), load_scenario(args.reference)
     res = run_discovery(option, reference, args.out, samples=args.samples, metric=args.metric, cut=args.cut,
                         min_coverage=args.min_coverage, **_space_options(args))
     if _report_failures(res.ensemble):
         return 1
+    if not args.no_plots:
+        plot_discovery_result(res)
     print(describe(res))
     box = "" if res.box is None else ", box.csv"
     print(f"wrote {args.out}/samples.csv, trajectory.csv{box}, box.json" + ("" if args.no_plots or res.box is None else ", plots/"))
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, DataError, BadInput, EnsembleError, CalibrationError) as e:
+    except (ScenarioError, DataError, BadInput, EnsembleError, CalibrationError, OutputError) as e:
         print(f"bordersim: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PermissionError as e:

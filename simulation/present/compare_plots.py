@@ -18,9 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .outputs import LABELS  # noqa: E402
-from .plots import COMPACT, _save, mark_changes, month_dates, style_time_axis  # noqa: E402
-from .summary import HEADLINE, METRIC_BY_NAME  # noqa: E402
+from ..core.columns import HEADLINE, OUTCOME_BY_NAME, monthly_unit  # noqa: E402
+from ..files import save_figure  # noqa: E402
+from .plots import COMPACT, mark_changes, month_dates, style_time_axis  # noqa: E402
 
 FIXED_COLOURS = {
     "history": "#333333",
@@ -39,22 +39,15 @@ def colour(name: str) -> str:
     return FIXED_COLOURS.get(name) or matplotlib.colors.to_hex(_FALLBACK[zlib.crc32(name.encode()) % len(_FALLBACK)])
 
 
-# monthly series behind the headline metrics: (label, unit, columns summed)
-SERIES = {
-    "irregular_crossings": ("Irregular crossings (Roxham and elsewhere)", "persons per month", ("roxham_crossings", "other_irregular_crossings")),
-    "roxham_crossings": (LABELS["roxham_crossings"], "persons per month", ("roxham_crossings",)),
-    "other_irregular_crossings": (LABELS["other_irregular_crossings"], "persons per month", ("other_irregular_crossings",)),
-    "port_claims": (LABELS["port_claims"], "persons per month", ("port_claims",)),
-    "returns": ("Returned to the US", "persons per month", ("port_turnbacks", "protocol_returns", "directed_back")),
-    "claims_in_canada": (LABELS["claims_in_canada"], "persons per month", ("claims_in_canada",)),
-    "deaths_expected": (LABELS["deaths_expected"], "expected deaths per month", ("deaths_expected",)),
-    "irb_backlog_end": (LABELS["irb_backlog"], "claims pending", ("irb_backlog",)),
-    "irb_wait": (LABELS["irb_wait_months"], "months", ("irb_wait_months",)),
-    "quebec_shelter": (LABELS["quebec_shelter_population"], "persons", ("quebec_shelter_population",)),
-    "reception_cost": ("Reception cost", "CAD per month", ("reception_cost_cad",)),
-    "us_backlog": (LABELS["us_backlog"], "persons", ("us_backlog",)),
-    "resettled": (LABELS["resettled"], "persons per month", ("resettled",)),
-}
+#: The outcomes drawn month by month.
+TIMESERIES = ("irregular_crossings", "roxham_crossings", "other_irregular_crossings", "port_claims", "returns",
+              "claims_in_canada", "deaths_expected", "irb_backlog_end", "quebec_shelter_peak", "reception_cost", "us_backlog_end")
+
+
+def series(key: str) -> tuple[str, str, tuple[str, ...]]:
+    """(label, unit, columns summed) of the monthly series behind an outcome."""
+    o = OUTCOME_BY_NAME[key]
+    return o.label, monthly_unit(o), o.columns
 
 
 def _series_frame(monthly: pd.DataFrame, columns) -> pd.DataFrame:
@@ -87,15 +80,14 @@ def _plot_band(ax, monthly_by_scenario, columns, start_month, changes, labels=Tr
 def timeseries_plots(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month: str, out_dir: Path,
                      diverge_month: str | None = None) -> list[Path]:
     written = []
-    for key in ("irregular_crossings", "roxham_crossings", "other_irregular_crossings", "port_claims", "returns",
-                "claims_in_canada", "deaths_expected", "irb_backlog_end", "quebec_shelter", "reception_cost", "us_backlog"):
-        label, unit, cols = SERIES[key]
+    for key in TIMESERIES:
+        title, unit, cols = series(key)
         fig, ax = plt.subplots(figsize=(10, 4.6))
         _plot_band(ax, monthly_by_scenario, cols, start_month, changes, diverge_month=diverge_month)
         style_time_axis(ax, unit)
-        ax.set_title(f"{label}: median and 90% band over replications", loc="left", fontsize=11)
+        ax.set_title(f"{title}: median and 90% band over replications", loc="left", fontsize=11)
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
-        written += _save(fig, out_dir / f"timeseries_{key}")
+        written += save_figure(fig, out_dir / f"timeseries_{key}")
     return written
 
 
@@ -103,7 +95,7 @@ def outcome_bars(summary: pd.DataFrame, window: str, out_dir: Path, metrics=HEAD
     """Cumulative outcomes per option, with 90% intervals, ordered within each panel."""
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
     for ax, metric in zip(axes.ravel(), metrics):
-        m = METRIC_BY_NAME[metric]
+        m = OUTCOME_BY_NAME[metric]
         rows = summary[(summary["metric"] == metric) & (summary["window"] == window)].sort_values("mean")
         y = np.arange(len(rows))
         err = np.vstack([rows["mean"] - rows["p05"], rows["p95"] - rows["mean"]]).clip(min=0)
@@ -116,7 +108,7 @@ def outcome_bars(summary: pd.DataFrame, window: str, out_dir: Path, metrics=HEAD
         ax.grid(axis="x", color="0.9")
     fig.suptitle(f"Outcomes by option ({window.replace('_', ' ')}): mean, bars show the 90% interval", x=0.01, ha="left")
     fig.tight_layout()
-    return _save(fig, out_dir / "outcomes")
+    return save_figure(fig, out_dir / "outcomes")
 
 
 ROUTES = (("roxham_crossings", "Roxham Road", "#d95f02"), ("other_irregular_crossings", "elsewhere between ports", "#7570b3"),
@@ -148,7 +140,7 @@ def route_shares(monthly_by_scenario: dict[str, pd.DataFrame], start_month: str,
     ax.set_title("Routes taken, by option", loc="left")
     ax.legend(frameon=False, fontsize=8, ncol=5, loc="upper left", bbox_to_anchor=(0, -0.18 - 0.1 / max(len(names), 1)))
     ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, out_dir / "route_shares")
+    return save_figure(fig, out_dir / "route_shares")
 
 
 def overview(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month: str, out_dir: Path,
@@ -156,12 +148,12 @@ def overview(monthly_by_scenario: dict[str, pd.DataFrame], changes, start_month:
     """One page: the six headline outcomes over time, one colour per option."""
     fig, axes = plt.subplots(3, 2, figsize=(13, 11), sharex=True)
     for i, (ax, key) in enumerate(zip(axes.ravel(), HEADLINE)):
-        label, unit, cols = SERIES[key]
+        title, unit, cols = series(key)
         _plot_band(ax, monthly_by_scenario, cols, start_month, changes, labels=i == 0, diverge_month=diverge_month)
         style_time_axis(ax, unit)
-        ax.set_title(label, loc="left", fontsize=10)
+        ax.set_title(title, loc="left", fontsize=10)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False, fontsize=9)
     fig.suptitle("Options compared: median and 90% band over replications", x=0.01, ha="left", fontsize=13)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    return _save(fig, out_dir / "overview")
+    return save_figure(fig, out_dir / "overview")

@@ -18,7 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from .outputs import LABELS  # noqa: E402
+from ..calendar import parse_date  # noqa: E402
+from ..core.columns import label  # noqa: E402
+from ..files import save_figure  # noqa: E402
 
 ROUTE_COLUMNS = ("roxham_crossings", "other_irregular_crossings", "port_claims", "port_turnbacks", "air_claims")
 ROUTE_COLORS = {
@@ -48,7 +50,8 @@ COMPACT = FuncFormatter(_compact)
 
 
 def month_dates(months) -> list[dt.date]:
-    return [dt.date(int(m[:4]), int(m[5:7]), 15) for m in months]
+    """Where a month's value is drawn: the 15th of the month."""
+    return [parse_date(m).replace(day=15) for m in months]
 
 
 def mark_changes(ax, changes, first: dt.date, last: dt.date, labels: bool = True) -> None:
@@ -82,17 +85,6 @@ def style_time_axis(ax, ylabel: str) -> None:
     ax.set_ylim(bottom=0)
 
 
-def _save(fig, path: Path) -> list[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = []
-    for ext in ("png", "svg"):
-        p = path.with_suffix("." + ext)
-        fig.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
-        out.append(p)
-    plt.close(fig)
-    return out
-
-
 def run_plots(monthly: pd.DataFrame, changes, out_dir: Path, title: str) -> list[Path]:
     """The three plots of a single run; returns the files written."""
     dates = month_dates(monthly["month"])
@@ -102,12 +94,12 @@ def run_plots(monthly: pd.DataFrame, changes, out_dir: Path, title: str) -> list
     fig, ax = plt.subplots(figsize=(10, 4.8))
     for col in ROUTE_COLUMNS:
         if monthly[col].sum() > 0:
-            ax.plot(dates, monthly[col], label=LABELS[col], color=ROUTE_COLORS[col], lw=1.6)
+            ax.plot(dates, monthly[col], label=label(col), color=ROUTE_COLORS[col], lw=1.6)
     mark_changes(ax, changes, first, last)
     style_time_axis(ax, "persons per month")
     ax.set_title(f"Crossings and claims by route — {title}", loc="left")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
-    written += _save(fig, out_dir / "crossings_by_route")
+    written += save_figure(fig, out_dir / "crossings_by_route")
 
     for col, unit, name in (
         ("irb_backlog", "claims pending", "irb_backlog"),
@@ -117,10 +109,10 @@ def run_plots(monthly: pd.DataFrame, changes, out_dir: Path, title: str) -> list
         ax.plot(dates, monthly[col], color="#1f78b4", lw=1.8)
         if col == "quebec_shelter_population":
             ax.plot(dates, monthly["shelter_population_elsewhere"], color="#a6cee3", lw=1.4,
-                    label=LABELS["shelter_population_elsewhere"])
+                    label=label("shelter_population_elsewhere"))
             ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08))
         mark_changes(ax, changes, first, last)
         style_time_axis(ax, unit)
-        ax.set_title(f"{LABELS[col]} — {title}", loc="left")
-        written += _save(fig, out_dir / name)
+        ax.set_title(f"{label(col)} — {title}", loc="left")
+        written += save_figure(fig, out_dir / name)
     return written

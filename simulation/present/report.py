@@ -6,7 +6,6 @@ report DIR`` rebuilds the same files without rerunning anything.
 
 from __future__ import annotations
 
-import datetime as dt
 import platform
 from pathlib import Path
 
@@ -14,27 +13,22 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from .. import __version__
+from ..calendar import month_key, parse_date, shift_month
+from ..core.columns import HEADLINE, OUTCOME_BY_NAME
+from ..experiments.ensemble import summarise_folder
+from ..experiments.run import git_commit
+from ..experiments.summary import windows
+from ..files import write_atomic
+from ..scenario import RuleChange, Scenario
 from .compare_plots import outcome_bars, overview, route_shares, timeseries_plots
-from .ensemble import load_replications, read_manifest, save_text
-from .outputs import to_csv_bytes, write_atomic
-from .runner import git_commit
-from .rules import RuleChange
-from .scenario import Scenario, parse_date, scenario_from_dict
-from .summary import HEADLINE, METRIC_BY_NAME, summarise, windows
 
 
 def build_report(out: Path, plots: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write summary.csv, differences.csv, plots/ and report.md in ``out``; return (summary, differences)."""
     out = Path(out)
-    manifest = read_manifest(out)
-    scenarios = [scenario_from_dict(s["resolved"]) for s in manifest["scenarios"]]
+    summary, differences, manifest, scenarios, per_scenario = summarise_folder(out)
     reference = manifest["reference"]
-    n = len(manifest["seeds"])
-    per_scenario = {s.name: load_replications(out, s, n) for s in scenarios}
-    summary, differences = summarise(per_scenario, scenarios, reference)
-    write_atomic(out / "summary.csv", to_csv_bytes(summary))
-    write_atomic(out / "differences.csv", to_csv_bytes(differences))
     ref = next(s for s in scenarios if s.name == reference)
     start = _plot_start(ref)
     changes = _changes_to_mark(scenarios, start, ref.scenario.policy_date)
@@ -46,7 +40,7 @@ def build_report(out: Path, plots: bool = True) -> tuple[pd.DataFrame, pd.DataFr
         outcome_bars(summary, focus, pdir)
         route_shares(per_scenario, windows(ref)[focus][0], pdir)
         overview(per_scenario, changes, start, pdir, diverge)
-    save_text(out / "report.md", report_text(manifest, scenarios, reference, summary, differences, focus, plots))
+    write_atomic(out / "report.md", report_text(manifest, scenarios, reference, summary, differences, focus, plots).encode())
     return summary, differences
 
 
@@ -54,15 +48,14 @@ def _plot_start(sc: Scenario) -> str:
     """Plots show two years before the policy date (or the whole run)."""
     if not sc.scenario.policy_date:
         return sc.time.start
-    d = parse_date(sc.scenario.policy_date)
-    return max(f"{d.year - 2:04d}-{d.month:02d}", sc.time.start)
+    return max(shift_month(month_key(parse_date(sc.scenario.policy_date)), -24), sc.time.start)
 
 
 def _changes_to_mark(scenarios: list[Scenario], start_month: str, policy_date: str | None):
     """Rule changes to draw: those in the plotted window, with every change starting on the policy date
     (where the options differ) drawn as one line named 'options start'."""
     seen, out = set(), []
-    first = dt.date(int(start_month[:4]), int(start_month[5:7]), 1)
+    first = parse_date(start_month)
     diverge = parse_date(policy_date) if policy_date else None
     if diverge:
         out.append(RuleChange(name="options_start", start=diverge))
@@ -92,7 +85,7 @@ def report_text(manifest, scenarios, reference, summary, differences, window, pl
     for s in scenarios:
         lines.append(f"| {s.name} | {s.scenario.description} | `{s.digest()}` |")
     lines += ["", "## Headline outcomes", "", "Mean over replications, with the 5th-95th percentile range in brackets.", ""]
-    head = [METRIC_BY_NAME[m] for m in HEADLINE]
+    head = [OUTCOME_BY_NAME[m] for m in HEADLINE]
     lines.append("| option | " + " | ".join(f"{m.label} ({m.unit})" for m in head) + " |")
     lines.append("|---" * (len(head) + 1) + "|")
     for s in scenarios:
@@ -107,13 +100,13 @@ def report_text(manifest, scenarios, reference, summary, differences, window, pl
               "| option | metric | mean difference | 90% interval | width ratio, independent / paired |", "|---|---|---|---|---|"]
     for _, r in differences[(differences.window == window) & differences.metric.isin(HEADLINE)].iterrows():
         ratio = r["width_ratio_unpaired_to_paired"]
-        lines.append(f"| {r['scenario']} | {METRIC_BY_NAME[r['metric']].label} | {_fmt(r['mean'])} | "
+        lines.append(f"| {r['scenario']} | {OUTCOME_BY_NAME[r['metric']].label} | {_fmt(r['mean'])} | "
                      f"[{_fmt(r['p05'])}, {_fmt(r['p95'])}] | {_ratio(ratio)} |")
     if plots:
         lines += ["", "## Plots", ""]
         for name, title in (("overview", "Overview"), ("outcomes", "Outcomes by option"), ("route_shares", "Routes taken"),
                             ("timeseries_irregular_crossings", "Irregular crossings"), ("timeseries_returns", "Returns"),
-                            ("timeseries_irb_backlog_end", "IRB backlog"), ("timeseries_quebec_shelter", "Quebec shelters"),
+                            ("timeseries_irb_backlog_end", "IRB backlog"), ("timeseries_quebec_shelter_peak", "Quebec shelters"),
                             ("timeseries_deaths_expected", "Expected deaths")):
             lines += [f"### {title}", "", f"![{title}](plots/{name}.png)", ""]
     lines += ["## What this can and cannot say", "",

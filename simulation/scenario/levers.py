@@ -103,7 +103,8 @@ class RuleSet(Section):
         "Claimants may be moved to other provinces when Quebec's shelters are full.")
 
     def replace(self, **changes) -> RuleSet:
-        return self.model_copy(update=changes)
+        """A copy with some levers changed, validated like a scenario file's values."""
+        return type(self).model_validate({**dict(self), **changes})
 
     def values(self) -> dict:
         """The levers as plain Python values (lists for tuples), for provenance files."""

@@ -53,15 +53,23 @@ def _merge(parent: dict, child: dict, path: tuple = ()) -> dict:
 
 
 def _read_toml(path: Path) -> dict:
+    if path.is_dir():
+        raise ScenarioError(path, "", "is a folder, not a scenario file; name a .toml file (see 'bordersim list')")
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            raw = tomllib.load(f)
     except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
+        raise ScenarioError(path, "", "file not found (see 'bordersim list' for the bundled scenarios)") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "not a text file (TOML must be UTF-8 text); is this the right file?") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(path, "", f"not valid TOML: {e}") from None
     except OSError as e:
         raise ScenarioError(path, "", f"cannot read: {e.strerror}") from None
+    if not raw:
+        raise ScenarioError(path, "", "is empty: a scenario file needs at least a [scenario] table "
+                                      "(name, description) or 'extends' (see docs/scenarios.md)")
+    return raw
 
 
 def _allowed_keys(loc: tuple) -> list[str]:

@@ -1,0 +1,1 @@
+"""Experiments: one run, the replication engine, ensembles, calibration, validation, sensitivity and discovery."""
