@@ -1,12 +1,13 @@
 # make run   : build .venv if needed, then run the main job on the bundled scenarios
 # make test  : build .venv if needed, then the whole test suite
 # make bench : build .venv if needed, then the benchmarks (table in benchmarks/results/; see docs/performance.md)
+# make baseline : rewrite tests/baseline.json (the regression baseline) after an intended change, and print the diff
 PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench baseline clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "bordersim needs Python 3.12 or newer; found " + sys.version.split()[0] + " at $(PYTHON). Set PYTHON=/path/to/python3.12")'
@@ -27,6 +28,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --nbmake tests notebooks
+
+baseline: $(STAMP)
+	$(BIN)/python -m tests.baseline --update
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -137,7 +137,7 @@ def work_naive(scale: float, n_days: int, seed: int = 1, start: str = NAIVE_WIND
 def work_ensemble(scale: float, reps: int, workers: int, scenarios: tuple[str, ...], seed: int = 1,
                   end: str | None = None) -> dict:
     """``bordersim compare`` of ``scenarios`` x ``reps`` at ``scale`` with ``workers`` processes (no plots)."""
-    from simulation.api import compare
+    from simulation.present.report import compare
     from simulation.experiments.run import simulate
     from simulation.scenario import load_scenario
     from simulation.scenario.schema import TimeSpec

@@ -25,8 +25,8 @@ _API = {
     "simulate": "simulation.experiments.run",
     "RunResult": "simulation.experiments.run",
     "run_scenario": "simulation.experiments.run",
-    "compare": "simulation.api",
-    "backtest": "simulation.api",
+    "compare": "simulation.present.report",
+    "backtest": "simulation.present.validation_report",
     "ard": "simulation.experiments.validation",
     "observed_interceptions": "simulation.experiments.validation",
 }

@@ -11,7 +11,7 @@ import pytest
 from simulation import load_scenario
 from simulation.experiments.calibration import CalibrationError, calibrate, calibrated_toml, loss_parts, observed, parse_fit
 from simulation.present.cli import main
-from simulation.api import backtest as run_backtest
+from simulation.present.validation_report import backtest as run_backtest
 from simulation.experiments.validation import ard, mape
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -170,7 +170,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from ..api import compare
+    from .report import compare
     from ..scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]

@@ -16,12 +16,30 @@ import pandas as pd
 from .. import __version__
 from ..calendar import month_key, parse_date, shift_month
 from ..core.columns import HEADLINE, OUTCOME_BY_NAME
-from ..experiments.ensemble import summarise_folder
+from ..experiments.ensemble import run_comparison, summarise_folder
 from ..experiments.run import git_commit
 from ..experiments.summary import windows
 from ..files import write_atomic
 from ..scenario import RuleChange, Scenario
 from .compare_plots import outcome_bars, overview, route_shares, timeseries_plots
+
+
+def compare(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
+            scale: float | None = None, workers: int | None = None, executor: str = "local",
+            scheduler: str | None = None, progress: bool = False, plots: bool = True):
+    """Run an ensemble of several options (paths or Scenarios), summarise it and write ``report.md``.
+
+    Resumes from what ``out`` already holds. Returns ``(summary, differences, ensemble_result)``; summary
+    and differences are pandas DataFrames (also written to ``out/summary.csv`` and ``out/differences.csv``),
+    or ``None`` when replications failed (``ensemble_result.failures`` says which).
+    """
+    summary, differences, result = run_comparison(scenarios, out, reference=reference, reps=reps,
+                                                  master_seed=master_seed, scale=scale, workers=workers,
+                                                  executor=executor, scheduler=scheduler, progress=progress)
+    if result.failures:
+        return None, None, result
+    summary, differences = build_report(out, plots=plots)
+    return summary, differences, result
 
 
 def build_report(out: Path, plots: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:

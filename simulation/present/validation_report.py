@@ -14,9 +14,21 @@ import pandas as pd
 from .. import data
 from ..calendar import add_months, parse_date
 from ..experiments.calibration import parse_fit
-from ..experiments.validation import Backtest, observed_locations
+from ..experiments.validation import Backtest, observed_locations, run_backtest
 from ..files import save_figure, write_atomic
 from .plots import mark_changes, month_dates, plt, style_time_axis
+
+
+def backtest(history, calibrations, out, reps: int = 10, scale: float | None = None, master_seed: int = 1,
+             workers: int | None = None, executor: str = "local", progress: bool = False, docs: Path | None = None):
+    """Run the calibrated history for each calibration, score it against observed crossings, and write the report.
+
+    Returns the table of scores (also in ``out/scores.csv``).
+    """
+    bt = run_backtest(history, calibrations, out, reps=reps, scale=scale, master_seed=master_seed, workers=workers,
+                      executor=executor, progress=progress)
+    write_backtest_report(bt, docs)
+    return bt.table
 
 
 def write_backtest_report(bt: Backtest, docs: Path | None = None) -> None:
