@@ -17,7 +17,7 @@ from benchmarks.naive import check_same_choices, record_workload, run_naive
 from simulation.data import REPO_ROOT
 from simulation.calendar import parse_date
 
-from conftest import small_scenario
+from tests.conftest import small_scenario
 
 
 def _window(sc, start: str, n_days: int):

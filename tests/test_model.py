@@ -14,7 +14,7 @@ from simulation.calendar import month_starts
 from simulation.core.people import State
 from simulation.scenario import Scenario, scenario_from_dict
 
-from conftest import run_model
+from tests.conftest import run_model
 
 # a short window that still crosses the end of COVID direct-back, transfers, the Protocol and resettlement
 SHORT = dict(start="2021-06", end="2023-12")
@@ -23,7 +23,7 @@ SHORT = dict(start="2021-06", end="2023-12")
 @pytest.fixture(scope="module")
 def history_run():
     """The whole history scenario at scale 0.003, with checks made after every day (see the test below)."""
-    from conftest import small_scenario
+    from tests.conftest import small_scenario
 
     model = BorderModel(small_scenario("history", scale=0.003))
     problems = []
@@ -147,7 +147,7 @@ def test_stops_at_the_end_of_the_window():
 
 @pytest.fixture(scope="module")
 def short_runs():
-    from conftest import small_scenario
+    from tests.conftest import small_scenario
 
     def go(seed):
         return run_model(small_scenario("history", **SHORT, scale=0.003, seed=seed)).results()

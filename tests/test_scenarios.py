@@ -14,7 +14,7 @@ from simulation.core.columns import COUNT_COLUMNS
 from simulation.scenario import load_scenario, scenario_from_dict
 from simulation.scenario.schema import TimeSpec
 
-from conftest import SCENARIO_DIR, SCENARIO_SEEDS, run_model, small_scenario
+from tests.conftest import SCENARIO_DIR, SCENARIO_SEEDS, run_model, small_scenario
 
 AFTER = ("2023-04", "2025-12")  # whole months under the options (they start 2023-03-25)
 BEFORE_END = "2023-02"  # last whole month before any option differs
