@@ -156,3 +156,49 @@ def shares_for(day: dt.date) -> np.ndarray:
     fy = fiscal_year(day)
     fy = min(max(fy, int(wide.index.min())), int(wide.index.max()))
     return wide.loc[fy].to_numpy(dtype=float)
+
+
+@lru_cache(maxsize=4)
+def ircc_claims(path: str = "data/ircc_claims_monthly.csv") -> pd.DataFrame:
+    """IRCC asylum claims by month: columns '<office>_<region>' (office: airport, border, inland, other;
+    region: quebec, rest_of_canada), indexed by 'YYYY-MM'. A month an office type does not cover is NaN."""
+    p = resolve(path)
+    df = read_sourced_csv(p, {"month": "str", "office_type": "str", "region": "str", "claims": "float", "source": "str"})
+    for i, (office, region) in enumerate(zip(df["office_type"], df["region"])):
+        if office not in ("airport", "border", "inland", "other") or region not in ("quebec", "rest_of_canada"):
+            raise DataError(p, i + 2, f"office_type {office!r} / region {region!r}; allowed: airport, border, inland, "
+                                      "other / quebec, rest_of_canada")
+    df["column"] = df["office_type"] + "_" + df["region"]
+    return df.pivot_table(index="month", columns="column", values="claims", aggfunc="sum").sort_index()
+
+
+#: The exogenous claims: people the model does not follow (airports from abroad, inland claims, other offices).
+EXOGENOUS_CLAIMS = ("airport_quebec", "airport_rest_of_canada", "inland_quebec", "inland_rest_of_canada")
+
+
+def exogenous_claims(months: list[str], path: str, projection_months: int = 12) -> tuple[np.ndarray, list[str]]:
+    """(months x 4) airport and inland claims (other offices counted as inland), in the order of
+    :data:`EXOGENOUS_CLAIMS`; months past the data take the mean of the last ``projection_months`` (an assumption,
+    reported as projected)."""
+    wide = ircc_claims(path)
+    for col in ("other_quebec", "other_rest_of_canada"):
+        if col not in wide:
+            wide = wide.assign(**{col: 0.0})
+    covered = wide[["airport_quebec", "airport_rest_of_canada", "inland_quebec", "inland_rest_of_canada"]].notna().any(axis=1)
+    wide = wide[covered].fillna(0.0)  # a month with no row for an office and region had none to count ("--" is 0-5)
+    table = pd.DataFrame({
+        "airport_quebec": wide["airport_quebec"], "airport_rest_of_canada": wide["airport_rest_of_canada"],
+        "inland_quebec": wide["inland_quebec"] + wide["other_quebec"],
+        "inland_rest_of_canada": wide["inland_rest_of_canada"] + wide["other_rest_of_canada"],
+    })
+    tail = table.iloc[-projection_months:].mean().to_numpy()
+    rows, projected = [], []
+    for m in months:
+        if m in table.index:
+            rows.append(table.loc[m].to_numpy(dtype=float))
+        elif m > table.index[-1]:
+            rows.append(tail)
+            projected.append(m)
+        else:
+            raise DataError(resolve(path), None, f"no airport/inland claims for month {m} (data start at {table.index[0]})")
+    return np.array(rows, dtype=float).reshape(len(months), len(EXOGENOUS_CLAIMS)), projected

@@ -4,7 +4,7 @@ A file may ``extends = "other.toml"``. Tables merge key by key, at every
 depth (per-group and dated tables included: a child that sets
 ``family_in_canada.haiti`` keeps the parent's other groups); a value that is
 not a table replaces the parent's. The lists of named tables
-(``policy.change``, ``behaviour.news``) merge by ``name``, so an option states
+(``policy.change``, ``behaviour.news``, ``population.event``) merge by ``name``, so an option states
 only what differs, e.g. ``enabled = false`` to drop a change.
 """
 
@@ -27,7 +27,7 @@ class ScenarioError(Exception):
         super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
 
 
-_NAMED_LISTS = {("policy", "change"), ("behaviour", "news")}
+_NAMED_LISTS = {("policy", "change"), ("behaviour", "news"), ("population", "event")}
 
 
 def _merge(parent: dict, child: dict, path: tuple = ()) -> dict:
