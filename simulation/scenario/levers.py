@@ -71,10 +71,10 @@ class RuleSet(Section):
         True, "bool", "IRPA s.101(1)(e); IRPR ss.159.3-159.4 (in force 2004-12-29)",
         "STCA applies at land ports of entry.")
     stca_between_ports: bool = param(
-        False, "bool", "Additional Protocol, in force 2023-03-25: SOR/2023-58 (IRPR s.159.1 'Agreement', s.159.01)",
+        False, "bool", "Additional Protocol, in force 2023-03-25: SOR/2023-58 (IRPR s.159.1 'Agreement', s.159.4(1.1))",
         "STCA applies between ports (claims within the return window).")
     return_window_days: int = param(
-        14, "days", "Additional Protocol (2023): 14 days (IRPR s.159.01 as made by SOR/2023-58)",
+        14, "days", "Additional Protocol (2023): 14 days (IRPR s.159.4(1.1), added by SOR/2023-58 s.3)",
         "Days after crossing within which a between-ports claimant is returned.", ge=1, le=3650)
     exceptions: _Exceptions = param(
         EXCEPTIONS, "list", "IRPR s.159.5 (family, minor, document holder); s.159.6 (public interest)",
