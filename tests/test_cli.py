@@ -16,7 +16,7 @@ from simulation.data import REPO_ROOT
 REQUIRED_COLUMNS = [
     "month", "scenario", "seed", "roxham_crossings", "other_irregular_crossings", "port_claims", "port_turnbacks",
     "air_claims", "protocol_returns", "claims_in_canada", "irb_decisions", "irb_backlog", "irb_wait_months",
-    "quebec_shelter_population", "transfers_out_of_quebec", "reception_cost_cad", "us_backlog", "resettled",
+    "quebec_shelter_population", "transfers_out_of_quebec", "reception_cost_cad", "us_backlog", "humanitarian_pr",
     "deaths_expected", "interceptions", "interceptions_quebec",
 ]
 BUNDLED = sorted((REPO_ROOT / "scenarios").glob("*.toml"))

@@ -133,8 +133,8 @@ def arrival_schedule(sc: Scenario) -> ArrivalSchedule:
     for k, e in enumerate(events):
         d0 = (parse_date(e.date) - first).days
         d1 = (parse_date(e.until) - first).days if e.until else d0
-        days = np.arange(d0, min(d1, n_days - 1) + 1)
-        event_expected[days, k] = e.persons * pop.status_event_share * sc.run.scale / max(d1 - d0 + 1, 1)
+        days = np.arange(max(d0, 0), min(d1, n_days - 1) + 1)  # the part of the event inside the window
+        event_expected[days, k] = e.persons * pop.status_event_share * sc.run.scale / (d1 - d0 + 1)
     return ArrivalSchedule(
         counts=_spread(expected), initial=initial, projected_months=projected,
         event_counts=_spread(event_expected),

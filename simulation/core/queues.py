@@ -47,7 +47,7 @@ class ClaimPipeline:
     @property
     def quebec_pending(self) -> float:
         """Claims made in Quebec and not yet decided (claimants living in Quebec, as a first approximation)."""
-        return self._quebec_arrived - self._quebec_decided
+        return max(self._quebec_arrived - self._quebec_decided, 0.0)  # never below 0 through rounding
 
     def add(self, n: float, quebec: bool = False) -> None:
         """``n`` claims of people the model does not follow."""
