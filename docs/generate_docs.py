@@ -32,6 +32,7 @@ import difflib
 import sys
 import tempfile
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,6 @@ SCENARIO_DIR = ROOT / "scenarios"
 REGENERATE = "`.venv/bin/python docs/generate_docs.py`"
 SECTIONS = tuple(Scenario.model_fields)  # scenario, time, policy, ...
 LEVERS = tuple(RuleSet.model_fields)
-CHANGE_KEYS = tuple(k for k in PolicyChange.model_fields if k not in RuleSet.model_fields)  # name, start, ...
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -179,7 +179,7 @@ class Row:
     table: str  # "policy", "policy.change", ...
     path: str  # "policy.change[].from"
     key: str  # "from"
-    kind: str  # "plain", "dated", "per group"
+    kind: str  # PLAIN, DATED or PER_GROUP
     type: str
     bounds: str  # "in [0, 1]", ">= 0" (of each value, for a dated or per-group key) or ""
     rule: str  # what a validator checks beyond the bounds, or ""
@@ -219,7 +219,7 @@ def type_text(field: FieldInfo) -> str:
     if kind == PER_GROUP:
         return "table `{ group = number }` (`default` for the others)"
     ann = field.annotation
-    if typing.get_origin(ann) in (typing.Union, type(int | None)):  # "x | None": the None is the "not set" default
+    if typing.get_origin(ann) is types.UnionType:  # "x | None": the None is the "not set" default
         ann = next(a for a in typing.get_args(ann) if a is not type(None))
     words = {bool: "true / false", int: "integer", float: "number", str: "text"}
     if ann in words:
@@ -260,18 +260,17 @@ def row_of(table: str, path: str, key: str, field: FieldInfo) -> Row:
     meaning = field.description or FALLBACK_MEANING.get(path)
     if not meaning:
         raise SystemExit(f"generate_docs: {path} has no description in the schema and no fallback here")
-    return Row(table, path, key, kind.replace("_", " "), type_text(field),
+    return Row(table, path, key, kind, type_text(field),
                f"each value {bounds}" if bounds and kind != PLAIN else bounds, VALIDATED.get(path, ""),
                default_text(field), unit_of(field) or "—", source_of(field) or "—", meaning)
 
 
 def lever_row() -> Row:
-    """The row standing for every lever a ``[[policy.change]]`` may set (any key of ``[policy]``)."""
-    levers = [k for k in PolicyChange.model_fields if k not in CHANGE_KEYS]
-    assert levers == list(LEVERS), "PolicyChange no longer offers exactly the levers of RuleSet"
-    return Row("policy.change", "policy.change[].<lever>", "<lever>", "plain", "as in `[policy]`", "", "", "not set", "as in `[policy]`", "the change's `source`",
-               "Any lever of `[policy]` (" + ", ".join(f"`{k}`" for k in LEVERS) + "): its value while the change "
-               "is in force. Levers not given keep the value in force from the base rules and earlier changes.")
+    """One row for all the levers a ``[[policy.change]]`` may set: the keys ``PolicyChange`` takes from ``RuleSet``."""
+    levers = codes(k for k in PolicyChange.model_fields if k in LEVERS)
+    return Row("policy.change", "policy.change[].<lever>", "<lever>", PLAIN, "as in `[policy]`", "", "", "not set",
+               "as in `[policy]`", "the change's `source`", f"Any lever of `[policy]` ({levers}): its value while the "
+               "change is in force. Levers not given keep the value in force from the base rules and earlier changes.")
 
 
 def rows_of(model: type[BaseModel], table: str, prefix: str) -> list[Row]:
@@ -296,7 +295,7 @@ def schema_rows() -> list[Row]:
 
 
 def paths_of_kind(kind: str) -> list[str]:
-    return [r.path for r in schema_rows() if r.kind == kind.replace("_", " ")]
+    return [r.path for r in schema_rows() if r.kind == kind]
 
 
 # --- markdown ----------------------------------------------------------------------------------
@@ -331,8 +330,8 @@ def replace_block(text: str, name: str, new: str) -> str:
 
 
 def parameter_table() -> str:
-    rows = [[f"`{r.path}`", r.kind, r.default, "; ".join(x for x in (r.bounds, r.rule) if x) or "—", r.unit,
-             r.source, r.meaning] for r in schema_rows()]
+    rows = [[f"`{r.path}`", r.kind.replace("_", " "), r.default, "; ".join(x for x in (r.bounds, r.rule) if x) or "—",
+             r.unit, r.source, r.meaning] for r in schema_rows()]
     return "\n".join([
         table(["key path", "kind", "default", "range", "unit", "source", "meaning"], rows), "",
         "**Fitted by `bordersim calibrate`** (`PARAMETERS` in `simulation/experiments/calibration.py`): the "
@@ -344,7 +343,7 @@ def parameter_table() -> str:
 
 
 def lever_table() -> str:
-    rows = [[f"`{name}`", type_text(f), f"`{toml_literal(f.default)}`", f.description, source_of(f)]
+    rows = [[f"`{name}`", type_text(f), default_text(f), f.description, source_of(f)]
             for name, f in RuleSet.model_fields.items()]
     return table(["lever", "takes", "default (2004 rules)", "meaning", "legal basis / source"], rows)
 
@@ -389,8 +388,8 @@ def has(d: dict, path: str) -> bool:
         return False
 
 
-def short(value) -> str:
-    if isinstance(value, dict) and value and all(k[:4].isdigit() for k in value):
+def short(row: Row, value) -> str:
+    if row.kind == DATED and isinstance(value, dict):
         return f"dated table, {len(value)} steps from {min(value)}"
     return f"`{toml_literal(value)}`"
 
@@ -416,7 +415,7 @@ def bundled_differences(name: str = "history.toml") -> str:
         value = value_at(resolved, r.path)
         if value != value_at(default, r.path):
             where = next(p.name for p, raw in chain(path) if has(raw, r.path))
-            rows.append([f"`{r.path}`", r.default, short(value), f"`{where}`"])
+            rows.append([f"`{r.path}`", r.default, short(r, value), f"`{where}`"])
     return table(["key path", "schema default", f"in `{name}`", "set in"], rows)
 
 
@@ -512,8 +511,13 @@ def examples() -> str:
     return "\n".join(map(example_section, bundled())).rstrip("\n")
 
 
+def heading(table_name: str) -> str:
+    """``[policy]``, or ``[[policy.change]]`` for a list of tables."""
+    return f"[[{table_name}]]" if "." in table_name else f"[{table_name}]"
+
+
 def table_names() -> str:
-    return codes(f"[[{t}]]" if "." in t else f"[{t}]" for t in dict.fromkeys(r.table for r in schema_rows()))
+    return codes(heading(t) for t in dict.fromkeys(r.table for r in schema_rows()))
 
 
 def groups_list() -> str:
@@ -532,17 +536,13 @@ def type_cell(r: Row) -> str:
 def key_reference() -> str:
     rows, out = schema_rows(), []
     for name in dict.fromkeys(r.table for r in rows):
-        out += [f"### `{'[[' + name + ']]' if '.' in name else '[' + name + ']'}`", "", SECTION_INTRO[name], ""]
+        out += [f"### `{heading(name)}`", "", SECTION_INTRO[name], ""]
         body = [[f"`{r.key}`", type_cell(r), r.default, r.unit, r.meaning, r.source] for r in rows if r.table == name]
         out += [table(["key", "type", "default", "unit", "meaning", "source"], body), ""]
     return "\n".join(out[:-1])
 
 
 # --- README.md: the CLI reference --------------------------------------------------------------
-
-# Words for arguments the parser gives no help text (better: add ``help=`` in simulation/present/cli.py).
-FALLBACK_HELP = {"scenario": "scenario file (TOML)", "--no-plots": "skip the plots", "--quiet": "less output on the terminal"}
-
 
 def argument_name(action: argparse.Action) -> str:
     if not action.option_strings:
@@ -555,8 +555,9 @@ def argument_name(action: argparse.Action) -> str:
 
 
 def argument_help(action: argparse.Action) -> str:
-    key = action.option_strings[-1] if action.option_strings else action.dest
-    text = (action.help or FALLBACK_HELP.get(key, "")).strip()
+    if not action.help:
+        raise SystemExit(f"generate_docs: {argument_name(action)} has no help text; add help= in simulation/present/cli.py")
+    text = action.help.strip()
     default = action.default
     if isinstance(default, Path):
         default = default.relative_to(ROOT).as_posix() if default.is_relative_to(ROOT) else default.as_posix()
@@ -568,7 +569,7 @@ def argument_help(action: argparse.Action) -> str:
         text = "required; " + text if text else "required"
     if isinstance(action, argparse._AppendAction) and "repeat" not in text:
         text += " (may be repeated)"
-    return text or "—"
+    return text
 
 
 def cli_reference() -> str:
