@@ -343,8 +343,8 @@ def parameter_table() -> str:
 
 
 def lever_table() -> str:
-    rows = [[f"`{name}`", type_text(f), default_text(f), f.description, source_of(f)]
-            for name, f in RuleSet.model_fields.items()]
+    rows = [[f"`{r.key}`", type_cell(r), r.default, r.meaning, r.source]
+            for r in schema_rows() if r.table == "policy" and r.key in LEVERS]
     return table(["lever", "takes", "default (2004 rules)", "meaning", "legal basis / source"], rows)
 
 

@@ -135,3 +135,29 @@ def test_every_subcommand_is_in_the_readme(command):
 @pytest.mark.parametrize("column", KEY_COLUMNS + tuple(c.name for c in COLUMNS))
 def test_every_output_column_is_in_the_readme(column):
     assert f"| `{column}` |" in README, f"README.md does not describe the monthly.csv column {column!r}"
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text, out, fenced = path.read_text(), set(), False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            out.add(_slug(line.lstrip("#")))
+    return out | set(re.findall(r'<a id="([^"]+)">', text))
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/ODD.md", "docs/scenarios.md"])
+def test_every_link_to_a_section_finds_it(doc):
+    source = ROOT / doc
+    broken = []
+    for target, anchor in re.findall(r"\]\(([\w./-]*\.md|)#([\w-]+)\)", source.read_text()):
+        page = (source.parent / target).resolve() if target else source
+        if not page.exists() or anchor not in _anchors(page):
+            broken.append(f"{target}#{anchor}")
+    assert not broken, f"{doc} links to sections that do not exist: {broken}"
