@@ -343,8 +343,8 @@ def parameter_table() -> str:
 
 
 def lever_table() -> str:
-    rows = [[f"`{r.key}`", type_cell(r), r.default, r.meaning, r.source]
-            for r in schema_rows() if r.table == "policy" and r.key in LEVERS]
+    levers = [row_of("policy", f"policy.{name}", name, field) for name, field in RuleSet.model_fields.items()]
+    rows = [[f"`{r.key}`", type_cell(r), r.default, r.meaning, r.source] for r in levers]
     return table(["lever", "takes", "default (2004 rules)", "meaning", "legal basis / source"], rows)
 
 
@@ -718,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--patterns rewrites a table that --check does not cover; use them separately")
     stale = []
     for path, text in expected_files(args.patterns).items():
-        old = path.read_text() if path.exists() else ""
+        old = path.read_text()
         if old == text:
             continue
         stale.append(path.relative_to(ROOT).as_posix())
