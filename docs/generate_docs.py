@@ -93,9 +93,12 @@ SECTION_INTRO = {
     "behaviour": "How people in the US decide and how information spreads.",
     "behaviour.news": "A news shock on one day: a share of the people in the US pool who do not yet know of the northern "
                       "routes learn of them.",
-    "canada": "The IRB queue, reception in Quebec and its cost, and the shares used to place claimants.",
+    "canada": "Claims in Canada (IRCC's referral, the IRB queue, the airport and inland claims of people the model "
+              "does not follow), reception in Quebec and its cost, and the shares used to place claimants.",
     "us": "US asylum processing.",
     "population": "Who is in the US asylum pool and who joins it.",
+    "population.event": "A dated status event: people already in the US whose TPS, parole or visa ends. A fitted share "
+                        "of them (`population.status_event_share`) consider Canada and join the people deciding.",
     "routes": "Travel cost and physical risk of each route to Canada.",
     "run": "Replication settings. `bordersim run --seed/--scale` override them; see above for `compare`.",
 }
@@ -219,8 +222,10 @@ def type_text(field: FieldInfo) -> str:
     if kind == PER_GROUP:
         return "table `{ group = number }` (`default` for the others)"
     ann = field.annotation
-    if typing.get_origin(ann) is types.UnionType:  # "x | None": the None is the "not set" default
+    if typing.get_origin(ann) in (types.UnionType, typing.Union):  # "x | None": the None is the "not set" default
         ann = next(a for a in typing.get_args(ann) if a is not type(None))
+    if typing.get_origin(ann) is typing.Annotated:
+        ann = typing.get_args(ann)[0]
     words = {bool: "true / false", int: "integer", float: "number", str: "text"}
     if ann in words:
         return words[ann]
@@ -362,6 +367,13 @@ def output_table() -> str:
         "**Summary outcomes** (`OUTCOMES`): what `summary.csv` and `differences.csv` report per window, each the "
         "listed columns added month by month and then reduced over the window:", "",
         table(["outcome", "label", "unit", "columns", "over a window"], outcomes)])
+
+
+def readme_columns() -> str:
+    """The columns of monthly.csv for the README: each column's declared meaning, unit and kind."""
+    rows = [[f"`{k}`", KEY_MEANING[k]] for k in KEY_COLUMNS]
+    rows += [[f"`{c.name}`", f"{c.doc or c.label} ({c.unit}; {'flow' if c.kind == FLOW else 'stock'})"] for c in COLUMNS]
+    return table(["column", "meaning (unit; flow = summed over the month, stock = on its last day)"], rows)
 
 
 def fitted_table() -> str:
@@ -685,7 +697,8 @@ BLOCKS = {
         "levers": ("RuleSet in simulation/scenario/levers.py", lever_table),
         "outputs": ("simulation/core/columns.py", output_table),
     },
-    README_MD: {"cli": ("the parser in simulation/present/cli.py", cli_reference)},
+    README_MD: {"cli": ("the parser in simulation/present/cli.py", cli_reference),
+                "columns": ("simulation/core/columns.py", readme_columns)},
 }
 
 

@@ -113,7 +113,7 @@ def truncated(sc: Scenario, end: str) -> Scenario:
     for c in d["policy"]["change"]:
         if c.get("from") and parse_date(c["from"]) > last:
             c["enabled"] = False
-    for n in d["behaviour"]["news"]:
+    for n in d["behaviour"]["news"] + d["population"]["event"]:
         if n.get("date") and parse_date(n["date"]) > last:
             n["enabled"] = False
     return scenario_from_dict(d)
