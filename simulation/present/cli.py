@@ -98,17 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("out", type=Path, help="folder written by 'bordersim compare'")
     rep.add_argument("--no-plots", action="store_true", help="rebuild the tables and report.md only")
 
-    cal = sub.add_parser("calibrate", help="fit the behavioural parameters to observed crossings (Optuna)")
+    cal = sub.add_parser("calibrate", help="a posterior sample of the behavioural parameters (ABC-SMC), up to 2023-03 only")
     cal.add_argument("scenario", type=Path, help="scenario to calibrate (normally scenarios/history.toml)")
-    cal.add_argument("--fit", default="2017-01:2019-12,2021-12:2022-12", help="months to fit, 'YYYY-MM:YYYY-MM,...'")
+    cal.add_argument("--fit", default="2017-01:2023-03", help="months to fit, 'YYYY-MM:YYYY-MM,...' (none after 2023-03)")
     cal.add_argument("--out", type=Path, required=True, help="output folder")
-    cal.add_argument("--trials", type=_positive_int("--trials"), default=60, help="optimiser trials (default 60)")
-    cal.add_argument("--seeds", type=_positive_int("--seeds"), default=2, help="replications per trial (default 2)")
-    cal.add_argument("--seed", type=_seed, default=1, help="master seed of the optimiser and the replications")
+    cal.add_argument("--population", type=_positive_int("--population"), default=48,
+                     help="particles per ABC-SMC generation (default 48)")
+    cal.add_argument("--generations", type=_positive_int("--generations"), default=5,
+                     help="ABC-SMC generations after the prior sample (default 5)")
+    cal.add_argument("--seed", type=_seed, default=1, help="master seed of the sampler and the runs (default 1)")
     cal.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
     cal.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
-    cal.add_argument("--docs", type=Path, default=None, help="also write a page for the docs here (e.g. docs/calibration.md)")
-    cal.add_argument("--quiet", action="store_true", help="no per-trial progress")
+    cal.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
+    cal.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cal.add_argument("--quiet", action="store_true", help="no per-generation progress")
 
     bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
     bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml",
@@ -203,33 +206,24 @@ def cmd_report(args) -> int:
 def cmd_calibrate(args) -> int:
     import shlex
 
-    import pandas as pd
-
-    from ..experiments.calibration import calibrate, calibrated_toml, write_calibration_docs
-    from ..files import claim_output_dir, staged_directory, to_csv_bytes, write_atomic
+    from ..experiments.calibration import calibrate
+    from ..files import claim_output_dir, staged_directory
     from ..scenario import load_scenario
-    from .validation_report import backtest_plot, loss_plot
+    from .calibration_report import write_calibration
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
-    result = calibrate(sc, args.fit, trials=args.trials, seeds=args.seeds, master_seed=args.seed,
-                       workers=args.workers or os.cpu_count() or 1, progress=not args.quiet)
-    command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit, "--trials", str(args.trials),
-                          "--seeds", str(args.seeds), "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
     with staged_directory(args.out, "calibrate") as stage:
-        write_atomic(stage / "trials.csv", to_csv_bytes(result.trials))
-        write_atomic(stage / "parameters.csv", to_csv_bytes(result.spread))
-        write_atomic(stage / "calibrated.toml", calibrated_toml(result, args.fit, command).encode())
-        loss_plot(result.trials, stage / "plots" / "loss")
-        best = result.monthly_best.assign(rep=0)
-        backtest_plot(best, args.fit, sc.rule_changes(), stage / "plots" / "fit", "best trial (mean of the trial's runs)")
-        summary = pd.DataFrame([{"trials": len(result.trials), "start_loss": result.start_loss, "best_loss": result.best_loss,
-                                 "seconds": round(result.seconds, 1), "fit": args.fit, "scale": sc.run.scale}])
-        write_atomic(stage / "summary.csv", to_csv_bytes(summary))
-    if args.docs:
-        write_calibration_docs(args.out, args.docs)
-    print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} in {len(result.trials)} trials ({result.seconds:.0f} s); "
-          f"wrote {args.out}/calibrated.toml, trials.csv, parameters.csv, plots/")
+        result = calibrate(sc, args.fit, population=args.population, generations=args.generations,
+                           master_seed=args.seed, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                           database=stage / "abc.db", progress=not args.quiet)
+        command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit,
+                              "--population", str(args.population), "--generations", str(args.generations),
+                              "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
+        write_calibration(result, stage, args.fit, command)
+    print(f"{len(result.posterior)} particles after {len(result.generations)} generations, "
+          f"{int(result.generations['runs'].sum())} runs ({result.seconds:.0f} s); wrote {args.out}/posterior.csv, "
+          "posterior_summary.csv, generations.csv, calibrated.toml, abc.db, plots/")
     return 0
 
 
