@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
     cmp_.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
     cmp_.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cmp_.add_argument("--posterior", type=Path, default=None,
+                      help="posterior.csv from 'bordersim calibrate': replication i of every option uses parameter set i "
+                           "(resampled by weight), so intervals carry the parameters' uncertainty as well as chance")
     cmp_.add_argument("--no-plots", action="store_true", help="skip the plots")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -113,11 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
     cal.add_argument("--quiet", action="store_true", help="no per-generation progress")
 
-    bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
+    bt = sub.add_parser("backtest", help="score the calibrated history against what was observed (targets, held-out "
+                                         "outcomes) and run rolling-origin backtests")
     bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml",
                     help="the history scenario to run (default scenarios/history.toml)")
-    bt.add_argument("--calibration", type=Path, nargs="+", default=None,
-                    help="calibrated behaviour files (default: scenarios/calibrated*.toml)")
+    bt.add_argument("--posterior", type=Path, default=None,
+                    help="posterior.csv: replication i uses parameter set i (default: the calibrated point only)")
+    bt.add_argument("--origin", action="append", default=None, metavar="DATE",
+                    help="also a rolling-origin backtest: calibrate before DATE only and predict the change "
+                         "(2020-03-21, 2021-11-21, 2022-06-30, or all; repeatable)")
+    bt.add_argument("--population", type=_positive_int("--population"), default=32,
+                    help="ABC-SMC particles for a rolling-origin calibration (default 32)")
+    bt.add_argument("--generations", type=_positive_int("--generations"), default=3,
+                    help="ABC-SMC generations for a rolling-origin calibration (default 3)")
     bt.add_argument("--out", type=Path, required=True, help="output folder")
     bt.add_argument("--reps", type=_positive_int("--reps"), default=10, help="replications (default 10)")
     bt.add_argument("--seed", type=_seed, default=1, help="master seed of the replications (default 1)")
@@ -179,10 +190,16 @@ def cmd_compare(args) -> int:
     scenarios = [load_scenario(p) for p in args.scenarios]
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
+    from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
+
+    if args.reps < MIN_REPS:
+        enough = "no intervals will be shown" if args.reps < MIN_REPS_FOR_INTERVAL else "its 90% intervals are not settled"
+        print(f"bordersim: warning: {args.reps} replications: {enough}; use --reps {MIN_REPS} or more for results "
+              "you mean to quote (see the report's section on replications)", file=sys.stderr)
     summary, _, result = compare(
         scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
-        plots=not args.no_plots,
+        plots=not args.no_plots, posterior=args.posterior,
     )
     print(f"{result.ran} replications run, {result.skipped} already on disk, {len(result.failures)} failed "
           f"({result.wall_s:.1f} s)")
@@ -228,22 +245,34 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_backtest(args) -> int:
-    from ..experiments.validation import run_backtest
+    from ..experiments.validation import ORIGINS, run_backtest, run_origin
     from .validation_report import write_backtest_report
 
-    cals = args.calibration or sorted((REPO_ROOT / "scenarios").glob("calibrated*.toml"))
-    if not cals:
-        raise BadInput("no calibration files: pass --calibration FILE or run 'bordersim calibrate' first")
-    for c in cals:
-        if not Path(c).is_file():
-            raise BadInput(f"--calibration {c}: file not found")
-    bt = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
-                      workers=args.workers, progress=not args.quiet)
-    write_backtest_report(bt, args.docs)
-    table = bt.table
-    cols = ["calibration", "months", "n_months", "ARD", "MAPE_quebec"]
-    print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print(f"wrote {args.out}/scores.csv, annual.csv, validation.md, plots/" + (f" and {args.docs}" if args.docs else ""))
+    if args.posterior is not None and not Path(args.posterior).is_file():
+        raise BadInput(f"--posterior {args.posterior}: file not found (bordersim calibrate writes posterior.csv)")
+    origins = list(ORIGINS) if args.origin == ["all"] else (args.origin or [])
+    for origin in origins:
+        if origin not in ORIGINS:
+            raise BadInput(f"--origin {origin}: allowed: {', '.join(ORIGINS)} or all")
+    folders = []
+    for origin in origins:  # each one: calibrate on the months before it, then predict it
+        folder = Path(args.out) / "origins" / origin
+        if not (folder / "origin.csv").is_file():
+            ob = run_origin(args.scenario, origin, folder, population=args.population, generations=args.generations,
+                            reps=args.reps, scale=args.scale, master_seed=args.seed, workers=args.workers,
+                            progress=not args.quiet)
+            r = ob.table.iloc[0]
+            print(f"{origin} ({r.change}): observed change {r.observed_change:+.0%}, predicted {r.predicted_change:+.0%} "
+                  f"[{r.p05:+.0%}, {r.p95:+.0%}]")
+        folders.append(folder)
+    bt = run_backtest(args.scenario, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
+                      workers=args.workers, progress=not args.quiet, posterior=args.posterior)
+    found = sorted(p.parent for p in (Path(args.out) / "origins").glob("*/origin.csv"))
+    write_backtest_report(bt, args.docs, origins=found)
+    print(bt.targets[["check", "observed", "simulated", "target", "met"]].to_string(
+        index=False, float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {args.out}/targets.csv, scores.csv, annual.csv, checks.csv, heldout.csv, validation.md, plots/"
+          + (f" and {args.docs}" if args.docs else ""))
     return 0
 
 

@@ -26,7 +26,7 @@ from .compare_plots import outcome_bars, overview, route_shares, timeseries_plot
 
 def compare(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
             scale: float | None = None, workers: int | None = None, executor: str = "local",
-            scheduler: str | None = None, progress: bool = False, plots: bool = True):
+            scheduler: str | None = None, progress: bool = False, plots: bool = True, posterior=None):
     """Run an ensemble of several options (paths or Scenarios), summarise it and write ``report.md``.
 
     Resumes from what ``out`` already holds. Returns ``(summary, differences, ensemble_result)``; summary
@@ -35,7 +35,8 @@ def compare(scenarios, out, reference: str | None = None, reps: int = 10, master
     """
     summary, differences, result = run_comparison(scenarios, out, reference=reference, reps=reps,
                                                   master_seed=master_seed, scale=scale, workers=workers,
-                                                  executor=executor, scheduler=scheduler, progress=progress)
+                                                  executor=executor, scheduler=scheduler, progress=progress,
+                                                  posterior=posterior)
     if result.failures:
         return None, None, result
     summary, differences = build_report(out, plots=plots)
