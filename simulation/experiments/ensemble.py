@@ -28,7 +28,7 @@ from .posterior import digest as posterior_digest
 from .posterior import draws, load_posterior, parameters
 from .run import as_scenario, simulate
 from .storage import encode_rep, read_rep, rep_path
-from .summary import summarise
+from .summary import convergence, summarise
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,7 @@ def summarise_folder(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[
     summary, differences = summarise(per_scenario, scenarios, manifest["reference"], post.get("sets"))
     write_atomic(out / "summary.csv", to_csv_bytes(summary))
     write_atomic(out / "differences.csv", to_csv_bytes(differences))
+    write_atomic(out / "convergence.csv", to_csv_bytes(convergence(per_scenario, scenarios, manifest["reference"])))
     return summary, differences, manifest, scenarios, per_scenario
 
 
@@ -215,7 +216,7 @@ def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10,
     out = claim_output_dir(Path(out), "compare")
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(out, scs, reference, seeds, master_seed, scale, post)
-    mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "report.md",
+    mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "convergence.csv", "report.md",
                                  "report.html", "plots"])
     result = run_ensemble(scs, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler,
                           progress=progress, parameter_sets=sets, posterior_tag=tag)

@@ -123,3 +123,29 @@ def monthly_quantiles(monthly: pd.DataFrame, columns) -> pd.DataFrame:
     """Per month: median and 5-95% band over replications, for each column."""
     g = monthly.groupby("month", sort=True)[list(columns)]
     return pd.concat({"p05": g.quantile(0.05), "p50": g.quantile(0.5), "p95": g.quantile(0.95)}, axis=1)
+
+
+def convergence(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], reference: str,
+                metrics=("irregular_crossings", "returns", "claims_in_canada", "irb_backlog_end")) -> pd.DataFrame:
+    """How the 90% interval of each paired difference settles as replications are added: its width with the
+    first k replications, for growing k, relative to its width with all of them."""
+    ref_sc = next(s for s in scenarios if s.name == reference)
+    wins = windows(ref_sc)
+    window = "after_change" if "after_change" in wins else "whole_horizon"
+    values = {s.name: metric_values(per_scenario[s.name], wins[window]) for s in scenarios}
+    n = len(values[reference][metrics[0]])
+    steps = sorted({k for k in (3, 5, 10, 20, 50, 100, 200, 500) if k < n} | {n})
+    rows = []
+    for s in scenarios:
+        if s.name == reference:
+            continue
+        for m in metrics:
+            diff = values[s.name][m] - values[reference][m]
+            full = np.quantile(diff, 0.95) - np.quantile(diff, 0.05)
+            for k in steps:
+                if k < MIN_REPS_FOR_INTERVAL:
+                    continue
+                w = np.quantile(diff[:k], 0.95) - np.quantile(diff[:k], 0.05)
+                rows.append({"scenario": s.name, "metric": m, "window": window, "reps": k, "width": float(w),
+                             "width_vs_all": float(w / full) if full > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["scenario", "metric", "window", "reps", "width", "width_vs_all"])

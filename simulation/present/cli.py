@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
     cal.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
     cal.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cal.add_argument("--docs", type=Path, default=None, help="also write the page for the docs here (docs/calibration.md)")
     cal.add_argument("--quiet", action="store_true", help="no per-generation progress")
 
     bt = sub.add_parser("backtest", help="score the calibrated history against what was observed (targets, held-out "
@@ -226,7 +227,7 @@ def cmd_calibrate(args) -> int:
     from ..experiments.calibration import calibrate
     from ..files import claim_output_dir, staged_directory
     from ..scenario import load_scenario
-    from .calibration_report import write_calibration
+    from .calibration_report import write_calibration, write_calibration_docs
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
@@ -238,6 +239,8 @@ def cmd_calibrate(args) -> int:
                               "--population", str(args.population), "--generations", str(args.generations),
                               "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
         write_calibration(result, stage, args.fit, command)
+    if args.docs:
+        write_calibration_docs(args.out, args.docs)
     print(f"{len(result.posterior)} particles after {len(result.generations)} generations, "
           f"{int(result.generations['runs'].sum())} runs ({result.seconds:.0f} s); wrote {args.out}/posterior.csv, "
           "posterior_summary.csv, generations.csv, calibrated.toml, abc.db, plots/")
