@@ -548,6 +548,7 @@ class BorderModel(mesa.Model):
             k = 0 if office == "airport" else 2
             self._exogenous_owed[k] -= in_quebec.sum()
             self._exogenous_owed[k + 1] -= len(ids) - in_quebec.sum()
+        rec.add("quebec_reception_intake", int(in_quebec.sum()))
         referred = self.streams.uniform("referral", d, ids) < ca.referral_share
         self._move(ids[~referred], State.NOT_REFERRED)
         rec.add("claims_not_referred", int(np.count_nonzero(~referred)))
@@ -555,7 +556,6 @@ class BorderModel(mesa.Model):
         self._move(ids, State.CLAIMANT)
         self.claims.enqueue(ids, in_quebec)
         need = in_quebec & (self.streams.uniform("shelter_need", d, ids) < ca.shelter_need_share)
-        rec.add("quebec_reception_intake", int(in_quebec.sum()))
         sheltered = ids[need]
         stays = -ca.shelter_stay_days * np.log(self.streams.uniform("shelter_stay", d, sheltered))
         self._shelter(d, stays)
