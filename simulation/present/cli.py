@@ -354,13 +354,16 @@ def _add_sensitivity_parsers(sub) -> None:
                           "(runs = N x (parameters + 2)); default 4")
     _add_space_arguments(sen)
     sen.add_argument("--outcomes", default=",".join(OUTCOMES),
-                     help="comma-separated metrics of simulation.summary (default: the headline outcomes)")
+                     help="comma-separated summary outcomes, names from OUTCOMES in simulation.core.columns "
+                          "(default: %(default)s)")
 
     dis = sub.add_parser("discover", help="scenario discovery: where does an option fail against a reference? (LHS + PRIM)")
     dis.add_argument("scenario", type=Path, help="the option (TOML), e.g. scenarios/protocol_2023.toml")
     dis.add_argument("--reference", type=Path, required=True, help="the reference scenario file, e.g. scenarios/no_protocol.toml")
     dis.add_argument("--samples", type=_positive_int("--samples"), default=64, help="Latin hypercube points (default 64)")
-    dis.add_argument("--metric", default="irregular_crossings", help="metric of simulation.summary (default irregular_crossings)")
+    dis.add_argument("--metric", default="irregular_crossings",
+                     help="the summary outcome the option is judged by, a name from OUTCOMES in simulation.core.columns "
+                          "(default irregular_crossings)")
     dis.add_argument("--cut", type=_fraction("--cut"), default=0.5,
                      help="a case of interest: the option cuts the metric by less than this share (default 0.5)")
     dis.add_argument("--min-coverage", type=_fraction("--min-coverage"), default=0.5,
