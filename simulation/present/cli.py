@@ -1,10 +1,10 @@
 """The ``bordersim`` command.
 
     bordersim run SCENARIO --out DIR [--seed N] [--scale X] [--quiet]
-    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--workers N] [--executor local|dask]
+    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--posterior FILE] [--workers N] [--executor local|dask]
     bordersim report DIR
-    bordersim calibrate SCENARIO --fit 2017-01:2019-12,2021-12:2022-12 --out DIR [--trials N] [--seeds N] [--docs FILE]
-    bordersim backtest --out DIR [--calibration FILE...] [--reps N] [--scale X] [--docs FILE]
+    bordersim calibrate SCENARIO --fit 2017-01:2023-03 --out DIR [--population N] [--generations N] [--docs FILE]
+    bordersim backtest --out DIR [--posterior FILE] [--origin DATE|all] [--reps N] [--scale X] [--docs FILE]
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
     bordersim sensitivity SCENARIO --method morris|sobol --params 'behaviour.*' --samples N --out DIR [--scale X] [--workers N]
