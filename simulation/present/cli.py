@@ -18,6 +18,7 @@ stderr and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -51,7 +52,9 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seed {text!r} is not a whole number; allowed: an integer >= 0") from None
     if x < 0:
-        raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0")
+        raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0 (at most {2**32 - 1})")
+    if x > 2**32 - 1:  # seeds are 32-bit (Optuna's sampler), and part of folder names
+        raise argparse.ArgumentTypeError(f"--seed {text} is out of range; allowed: an integer >= 0 (at most {2**32 - 1})")
     return x
 
 
@@ -174,6 +177,8 @@ def cmd_compare(args) -> int:
     from ..scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]
+    for path, sc in zip(args.scenarios, scenarios):
+        _check_runnable(sc, path, args.scale)
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
     summary, _, result = compare(
@@ -192,9 +197,22 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _check_runnable(sc, origin, scale: float | None = None) -> None:
+    """Before an ensemble: the scenario fits in memory at ``scale`` and its data cover its window, so that a bad
+    scenario or data file is bad input (exit 2) here, not a replication failing in every worker (exit 1)."""
+    from .. import data
+    from ..calendar import month_key, month_starts
+    from ..scenario.loading import check_size
+
+    check_size(sc, origin, scale)
+    data.monthly_inflow([month_key(m) for m in month_starts(sc.time.first_day, sc.time.last_day)], sc.population.inflow_file)
+
+
 def cmd_report(args) -> int:
+    from ..files import claim_existing_dir
     from .report import build_report
 
+    claim_existing_dir(args.out, "compare")  # a folder 'bordersim compare' wrote, and nothing else there
     build_report(args.out, plots=not args.no_plots)
     print(f"rebuilt {args.out}/summary.csv, differences.csv, report.md" + ("" if args.no_plots else ", plots/"))
     return 0
@@ -206,12 +224,14 @@ def cmd_calibrate(args) -> int:
     import pandas as pd
 
     from ..experiments.calibration import calibrate, calibrated_toml, write_calibration_docs
-    from ..files import claim_output_dir, staged_directory, to_csv_bytes, write_atomic
+    from ..files import claim_output_dir, claim_output_file, staged_directory, to_csv_bytes, write_atomic
     from ..scenario import load_scenario
     from .validation_report import backtest_plot, loss_plot
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim calibrate`")
     result = calibrate(sc, args.fit, trials=args.trials, seeds=args.seeds, master_seed=args.seed,
                        workers=args.workers or os.cpu_count() or 1, progress=not args.quiet)
     command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit, "--trials", str(args.trials),
@@ -235,6 +255,8 @@ def cmd_calibrate(args) -> int:
 
 def cmd_backtest(args) -> int:
     from ..experiments.validation import run_backtest
+    from ..files import claim_output_file
+    from ..scenario import load_scenario
     from .validation_report import write_backtest_report
 
     cals = args.calibration or sorted((REPO_ROOT / "scenarios").glob("calibrated*.toml"))
@@ -243,6 +265,10 @@ def cmd_backtest(args) -> int:
     for c in cals:
         if not Path(c).is_file():
             raise BadInput(f"--calibration {c}: file not found")
+        load_scenario(c)  # a binary, empty or invalid calibration file fails here, with the usual one-line message
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim backtest`")
+    _check_runnable(load_scenario(args.scenario, scale=args.scale), args.scenario)
     bt = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
                       workers=args.workers, progress=not args.quiet)
     write_backtest_report(bt, args.docs)
@@ -401,6 +427,7 @@ def cmd_sensitivity(args) -> int:
     from .sensitivity_plots import plot_sensitivity
 
     scenario = load_scenario(args.scenario)
+    _check_runnable(scenario, args.scenario, args.scale)
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
     res = run_sensitivity(scenario, args.out, method=args.method, samples=args.samples, outcomes=outcomes, **_space_options(args))
     if _report_failures(res.ensemble):
@@ -418,6 +445,8 @@ def cmd_discover(args) -> int:
     from .sensitivity_plots import plot_discovery_result
 
     option, reference = load_scenario(args.scenario), load_scenario(args.reference)
+    _check_runnable(option, args.scenario, args.scale)
+    _check_runnable(reference, args.reference, args.scale)
     res = run_discovery(option, reference, args.out, samples=args.samples, metric=args.metric, cut=args.cut,
                         min_coverage=args.min_coverage, **_space_options(args))
     if _report_failures(res.ensemble):
@@ -433,6 +462,10 @@ def cmd_discover(args) -> int:
 COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, "report": cmd_report, "calibrate": cmd_calibrate,
             "backtest": cmd_backtest, "validate": cmd_validate, "list": cmd_list,
             "sensitivity": cmd_sensitivity, "discover": cmd_discover}
+
+
+#: OSError numbers that mean a path given on the command line or in a scenario file cannot be used as it is
+_PATH_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,6 +484,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         if e.errno in (30, 122):  # EROFS (a read-only file system), EDQUOT (disk quota exceeded)
             print(f"bordersim: error: cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if e.errno in _PATH_ERRORS:  # a path the user gave that cannot be used (a file name too long, a file where a folder must be...)
+            where = f"{e.filename}: " if e.filename else ""
+            print(f"bordersim: error: {where}{e.strerror}", file=sys.stderr)
             return EXIT_BAD_INPUT
         raise
     except KeyboardInterrupt:
