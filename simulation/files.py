@@ -113,6 +113,16 @@ def _foreign(folder: Path, mark: dict | None, deep: bool = False) -> list[str]:
     return found
 
 
+def _check_dotdot(path: Path, flag: str) -> None:
+    """Refuse a '..' after a folder that does not exist yet: the path means nothing now, and something else
+    once the folders are created (``missing/../notes`` would become ``notes`` and replace it unchecked)."""
+    prefix, parts = (Path(path.anchor), path.parts[1:]) if path.anchor else (Path(), path.parts)
+    for part in parts:
+        if part == ".." and not prefix.exists():
+            raise OutputError(f"{flag} {path}: '..' follows {prefix}, which does not exist; write the path without '..'")
+        prefix = prefix / part
+
+
 def _check_path(out: Path) -> None:
     """Refuse an --out that cannot be a folder of ours whatever it holds: a symbolic link, a path ending in '..',
     a path under a file, the current folder or one holding it, or bordersim's own scenarios/ and data/."""
@@ -124,6 +134,7 @@ def _check_path(out: Path) -> None:
                           "Give the folder itself, or a new folder")
     if out.name == "..":
         raise OutputError(f"--out {out}: ends in '..'; name the output folder itself (e.g. --out results/run1)")
+    _check_dotdot(out, "--out")
     for parent in out.absolute().parents:  # the nearest existing ancestor must be a folder
         if parent.is_symlink() and not parent.exists():
             raise OutputError(f"--out {out}: {parent} is a broken symbolic link; choose another --out")
@@ -224,6 +235,7 @@ def claim_output_file(path: Path, flag: str, written_by: str) -> Path:
         raise OutputError(f"{flag} {path}: is a symbolic link; bordersim will not replace it. Give the file itself")
     if path.is_dir():
         raise OutputError(f"{flag} {path}: is a folder, not a file; name the page to write, e.g. {flag} docs/page.md")
+    _check_dotdot(path, flag)
     for parent in path.absolute().parents:
         if parent.exists():
             if not parent.is_dir():

@@ -214,6 +214,30 @@ def test_unusable_out_paths_exit_2_and_nothing_changes(kind, command, sandbox, c
     assert tree(REPO_ROOT / "scenarios") == repo
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_dotdot_after_a_missing_folder_does_not_reach_a_users_folder(command, sandbox, capsys):
+    """Regression (found while choosing the fuzz test's paths): 'missing/../notes' passed the claim (it did not exist yet), then the
+    staging created 'missing/' and the path became 'notes': the user's folder was replaced and notes.txt lost."""
+    (sandbox / "notes").mkdir()
+    (sandbox / "notes" / "notes.txt").write_text("mine")
+    before = tree(sandbox)
+    refused([*COMMANDS[command], "--out", "missing/../notes"], capsys, "'..' follows missing, which does not exist")
+    assert tree(sandbox) == before
+
+
+def test_dotdot_after_a_missing_folder_in_docs_is_refused(sandbox, capsys):
+    (sandbox / "page.md").write_text("# my page\n")
+    before = tree(sandbox)
+    refused([*COMMANDS["calibrate"], "--docs", "missing/../page.md", "--out", "cal"], capsys, "--docs", "'..' follows missing")
+    assert tree(sandbox) == before
+
+
+def test_dotdot_through_existing_folders_is_fine(sandbox, capsys):
+    (sandbox / "a").mkdir()
+    assert cli(["run", "tiny.toml", *FAST, "--out", "a/../out"], capsys)[0] == 0
+    assert read_mark(sandbox / "out")["command"] == "run"
+
+
 # --- report DIR ---------------------------------------------------------------------------------------
 
 
