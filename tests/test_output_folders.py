@@ -373,3 +373,13 @@ def test_a_path_the_os_refuses_exits_2_naming_it(sandbox, capsys):
     refused(["list", "--dir", "d" * 300], capsys, "too long")
     refused(["report", "r" * 300], capsys, "too long")
     assert tree(sandbox) == before
+
+
+def test_an_error_naming_a_path_with_a_line_break_stays_one_line(sandbox, capsys):
+    """Regression (found by the fuzz test): 'r_\\x85' (NEL, a line break to str.splitlines) and '\\n' in a path
+    were printed raw, so the one-line message broke in two; they are now shown escaped."""
+    for name in ("r_\x85", "a\nb.toml", "tab\there"):
+        code, _, err = cli(["validate", name], capsys)
+        assert code == 2
+        assert err.endswith("\n") and len(err.rstrip("\n").splitlines()) == 1, err
+        assert repr(name)[1:-1] in err

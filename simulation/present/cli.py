@@ -468,26 +468,42 @@ COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, 
 _PATH_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP)
 
 
+def _tolerant_output() -> None:
+    """Let messages show any path, even one whose bytes are not UTF-8 (Python hands them over as surrogates,
+    which a strict UTF-8 stdout refuses to print: a traceback after the work was done)."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds: a path with a newline, a tab or bytes that are not
+    UTF-8 is shown escaped (as Python writes it in a string), so the message stays one line."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    print(f"bordersim: error: {shown}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
     except (ScenarioError, DataError, BadInput, EnsembleError, CalibrationError, OutputError) as e:
-        print(f"bordersim: error: {e}", file=sys.stderr)
+        _error(str(e))
         return EXIT_BAD_INPUT
     except PermissionError as e:
-        print(f"bordersim: error: cannot write {e.filename}: permission denied", file=sys.stderr)
+        _error(f"cannot write {e.filename}: permission denied")
         return EXIT_BAD_INPUT
     except OSError as e:
         if e.errno == 28:  # ENOSPC
-            print(f"bordersim: error: no space left on device writing {e.filename or ''}; earlier results are untouched", file=sys.stderr)
+            _error(f"no space left on device writing {e.filename or ''}; earlier results are untouched")
             return EXIT_BAD_INPUT
         if e.errno in (30, 122):  # EROFS (a read-only file system), EDQUOT (disk quota exceeded)
-            print(f"bordersim: error: cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched", file=sys.stderr)
+            _error(f"cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched")
             return EXIT_BAD_INPUT
         if e.errno in _PATH_ERRORS:  # a path the user gave that cannot be used (a file name too long, a file where a folder must be...)
             where = f"{e.filename}: " if e.filename else ""
-            print(f"bordersim: error: {where}{e.strerror}", file=sys.stderr)
+            _error(f"{where}{e.strerror}")
             return EXIT_BAD_INPUT
         raise
     except KeyboardInterrupt:
