@@ -383,3 +383,16 @@ def test_an_error_naming_a_path_with_a_line_break_stays_one_line(sandbox, capsys
         assert code == 2
         assert err.endswith("\n") and len(err.rstrip("\n").splitlines()) == 1, err
         assert repr(name)[1:-1] in err
+
+
+def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(sandbox):
+    """Regression: a file name whose bytes are not UTF-8 reaches Python as surrogates ('\\udcff'); a strict
+    UTF-8 stdout (the usual one outside the C locale) could not print 'wrote out_\\udcff/...' after the run."""
+    import io
+    from contextlib import redirect_stdout
+
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    with redirect_stdout(stdout):
+        assert main(["run", "tiny.toml", *FAST, "--out", "out_\udcff"]) == 0
+    stdout.flush()
+    assert b"out_\\udcff/monthly.csv" in stdout.buffer.getvalue()
