@@ -123,6 +123,9 @@ IRB_TARGET = 0.20
 
 
 def _band(values: np.ndarray) -> tuple[float, float, float]:
+    """(median, 5th, 95th percentile); NaN for no values (a window the run does not cover)."""
+    if len(values) == 0:
+        return (float("nan"),) * 3
     q = np.quantile(values, [0.05, 0.5, 0.95])
     return float(q[1]), float(q[0]), float(q[2])
 
@@ -142,30 +145,36 @@ def targets(reps: pd.DataFrame, fit: str) -> pd.DataFrame:
     med = reps.groupby("month")[["interceptions", "interceptions_quebec"]].median()
     sim = pd.DataFrame({"quebec": med["interceptions_quebec"], "rest_of_canada": med["interceptions"] - med["interceptions_quebec"]})
     months = [m for m in obs_loc.index if m in fitted and m in sim.index]
-    a = ard(sim.loc[months], obs_loc.loc[months])
-    p50, p05, p95 = _band(np.array(per_rep))
-    rows.append({"check": f"ARD of monthly interceptions, Quebec and rest of Canada, {len(months)} fitted months",
-                 "observed": np.nan, "simulated": a, "p05": p05, "p95": p95, "error": a,
-                 "target": f"<= {ARD_TARGET}", "met": a <= ARD_TARGET})
+    if months:
+        a = ard(sim.loc[months], obs_loc.loc[months])
+        p50, p05, p95 = _band(np.array(per_rep))
+        rows.append({"check": f"ARD of monthly interceptions, Quebec and rest of Canada, {len(months)} fitted months",
+                     "observed": np.nan, "simulated": a, "p05": p05, "p95": p95, "error": a,
+                     "target": f"<= {ARD_TARGET}", "met": a <= ARD_TARGET})
     annual = observed_annual()
     for year in (2017, 2018):
         for prov, col in (("Canada", "interceptions"), ("Quebec", "interceptions_quebec")):
             if year not in annual.index or pd.isna(annual.loc[year].get(prov)):
                 continue
             obs = float(annual.loc[year, prov])
-            totals = reps[reps.month.str.startswith(str(year))].groupby("rep")[col].sum().to_numpy()
+            year_rows = reps[reps.month.str.startswith(str(year))]
+            if year_rows.month.nunique() < 12:
+                continue  # the run does not cover the whole year
+            totals = year_rows.groupby("rep")[col].sum().to_numpy()
             p50, p05, p95 = _band(totals)
             err = p50 / obs - 1
             rows.append({"check": f"{year} interceptions, {prov}", "observed": obs, "simulated": p50, "p05": p05,
                          "p95": p95, "error": err, "target": f"within {ANNUAL_TARGET:.0%}", "met": abs(err) <= ANNUAL_TARGET})
     from .calibration import COVID_2020_INTERCEPTIONS
 
-    covid = reps[(reps.month >= "2020-04") & (reps.month <= "2020-12")].groupby("rep")["interceptions"].sum().to_numpy()
+    covid_rows = reps[(reps.month >= "2020-04") & (reps.month <= "2020-12")]
+    covid = covid_rows.groupby("rep")["interceptions"].sum().to_numpy()
     p50, p05, p95 = _band(covid)
     ratio = p50 / COVID_2020_INTERCEPTIONS
-    rows.append({"check": "interceptions April-December 2020 (direct-back), Canada", "observed": COVID_2020_INTERCEPTIONS,
-                 "simulated": p50, "p05": p05, "p95": p95, "error": ratio - 1,
-                 "target": f"within x{COVID_FACTOR:g}", "met": 1 / COVID_FACTOR <= ratio <= COVID_FACTOR})
+    if covid_rows.month.nunique() == 9:
+        rows.append({"check": "interceptions April-December 2020 (direct-back), Canada", "observed": COVID_2020_INTERCEPTIONS,
+                     "simulated": p50, "p05": p05, "p95": p95, "error": ratio - 1,
+                     "target": f"within x{COVID_FACTOR:g}", "met": 1 / COVID_FACTOR <= ratio <= COVID_FACTOR})
     for month, obs in irb_pending_observed().items():
         values = reps[reps.month == month].groupby("rep")["irb_backlog"].last().to_numpy()
         if not len(values):
@@ -174,7 +183,7 @@ def targets(reps: pd.DataFrame, fit: str) -> pd.DataFrame:
         err = p50 / obs - 1
         rows.append({"check": f"IRB pending claims, end of {month[:4]}", "observed": obs, "simulated": p50, "p05": p05,
                      "p95": p95, "error": err, "target": f"within {IRB_TARGET:.0%}", "met": abs(err) <= IRB_TARGET})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["check", "observed", "simulated", "p05", "p95", "error", "target", "met"])
 
 
 def irb_pending_observed() -> dict[str, float]:
@@ -196,7 +205,10 @@ def checks(reps: pd.DataFrame) -> pd.DataFrame:
     praida = data.praida_new_users()
     for year in range(2017, 2023):
         obs = float(praida[praida.index.str.startswith(str(year))].sum())
-        sim = reps[reps.month.str.startswith(str(year))].groupby("rep")["quebec_reception_intake"].sum().to_numpy()
+        year_rows = reps[reps.month.str.startswith(str(year))]
+        if year_rows.month.nunique() < 12:
+            continue
+        sim = year_rows.groupby("rep")["quebec_reception_intake"].sum().to_numpy()
         p50, p05, p95 = _band(sim)
         rows.append({"check": f"{year}: claims made in Quebec (model) and PRAIDA's new users (observed)",
                      "observed": obs, "simulated": p50, "p05": p05, "p95": p95, "ratio": p50 / obs if obs else np.nan})
@@ -204,11 +216,13 @@ def checks(reps: pd.DataFrame) -> pd.DataFrame:
     total = costs[costs.period.str.startswith("2021+2022")]
     if len(total):
         obs = float(total.value.iloc[0])
-        sim = reps[reps.month.str[:4].isin(["2021", "2022"])].groupby("rep")["quebec_support_cost_cad"].sum().to_numpy()
+        two = reps[reps.month.str[:4].isin(["2021", "2022"])]
+        sim = two.groupby("rep")["quebec_support_cost_cad"].sum().to_numpy()
         p50, p05, p95 = _band(sim)
-        rows.append({"check": "2021+2022: Quebec's support of claimants (model) and Quebec's costs (observed)",
-                     "observed": obs, "simulated": p50, "p05": p05, "p95": p95, "ratio": p50 / obs})
-    return pd.DataFrame(rows)
+        if two.month.nunique() == 24:
+            rows.append({"check": "2021+2022: Quebec's support of claimants (model) and Quebec's costs (observed)",
+                         "observed": obs, "simulated": p50, "p05": p05, "p95": p95, "ratio": p50 / obs})
+    return pd.DataFrame(rows, columns=["check", "observed", "simulated", "p05", "p95", "ratio"])
 
 
 def heldout_scores(reps: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +248,7 @@ def heldout_scores(reps: pd.DataFrame) -> pd.DataFrame:
             p50, p05, p95 = _band(values)
             rows.append({"check": f"IRB pending claims, {month}", "observed": float(r.value), "simulated": p50,
                          "p05": p05, "p95": p95, "score": p50 / float(r.value) - 1})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["check", "observed", "simulated", "p05", "p95", "score"])
 
 
 @dataclass

@@ -18,6 +18,7 @@ stderr and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -51,7 +52,9 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seed {text!r} is not a whole number; allowed: an integer >= 0") from None
     if x < 0:
-        raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0")
+        raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0 (at most {2**32 - 1})")
+    if x > 2**32 - 1:  # seeds are 32-bit (Optuna's sampler), and part of folder names
+        raise argparse.ArgumentTypeError(f"--seed {text} is out of range; allowed: an integer >= 0 (at most {2**32 - 1})")
     return x
 
 
@@ -189,6 +192,8 @@ def cmd_compare(args) -> int:
     from ..scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]
+    for path, sc in zip(args.scenarios, scenarios):
+        _check_runnable(sc, path, args.scale)
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
     from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
@@ -213,9 +218,22 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _check_runnable(sc, origin, scale: float | None = None) -> None:
+    """Before an ensemble: the scenario fits in memory at ``scale`` and its data cover its window, so that a bad
+    scenario or data file is bad input (exit 2) here, not a replication failing in every worker (exit 1)."""
+    from .. import data
+    from ..calendar import month_key, month_starts
+    from ..scenario.loading import check_size
+
+    check_size(sc, origin, scale)
+    data.monthly_inflow([month_key(m) for m in month_starts(sc.time.first_day, sc.time.last_day)], sc.population.inflow_file)
+
+
 def cmd_report(args) -> int:
+    from ..files import claim_existing_dir
     from .report import build_report
 
+    claim_existing_dir(args.out, "compare")  # a folder 'bordersim compare' wrote, and nothing else there
     build_report(args.out, plots=not args.no_plots)
     print(f"rebuilt {args.out}/summary.csv, differences.csv, report.md" + ("" if args.no_plots else ", plots/"))
     return 0
@@ -225,12 +243,14 @@ def cmd_calibrate(args) -> int:
     import shlex
 
     from ..experiments.calibration import calibrate
-    from ..files import claim_output_dir, staged_directory
+    from ..files import claim_output_dir, claim_output_file, staged_directory
     from ..scenario import load_scenario
     from .calibration_report import write_calibration, write_calibration_docs
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim calibrate`")
     with staged_directory(args.out, "calibrate") as stage:
         result = calibrate(sc, args.fit, population=args.population, generations=args.generations,
                            master_seed=args.seed, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
@@ -249,10 +269,15 @@ def cmd_calibrate(args) -> int:
 
 def cmd_backtest(args) -> int:
     from ..experiments.validation import ORIGINS, run_backtest, run_origin
+    from ..files import claim_output_file
+    from ..scenario import load_scenario
     from .validation_report import write_backtest_report
 
     if args.posterior is not None and not Path(args.posterior).is_file():
         raise BadInput(f"--posterior {args.posterior}: file not found (bordersim calibrate writes posterior.csv)")
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim backtest`")
+    _check_runnable(load_scenario(args.scenario, scale=args.scale), args.scenario)
     origins = list(ORIGINS) if args.origin == ["all"] else (args.origin or [])
     for origin in origins:
         if origin not in ORIGINS:
@@ -430,6 +455,7 @@ def cmd_sensitivity(args) -> int:
     from .sensitivity_plots import plot_sensitivity
 
     scenario = load_scenario(args.scenario)
+    _check_runnable(scenario, args.scenario, args.scale)
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
     res = run_sensitivity(scenario, args.out, method=args.method, samples=args.samples, outcomes=outcomes, **_space_options(args))
     if _report_failures(res.ensemble):
@@ -447,6 +473,8 @@ def cmd_discover(args) -> int:
     from .sensitivity_plots import plot_discovery_result
 
     option, reference = load_scenario(args.scenario), load_scenario(args.reference)
+    _check_runnable(option, args.scenario, args.scale)
+    _check_runnable(reference, args.reference, args.scale)
     res = run_discovery(option, reference, args.out, samples=args.samples, metric=args.metric, cut=args.cut,
                         min_coverage=args.min_coverage, **_space_options(args))
     if _report_failures(res.ensemble):
@@ -464,22 +492,46 @@ COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, 
             "sensitivity": cmd_sensitivity, "discover": cmd_discover}
 
 
+#: OSError numbers that mean a path given on the command line or in a scenario file cannot be used as it is
+_PATH_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def _tolerant_output() -> None:
+    """Let messages show any path, even one whose bytes are not UTF-8 (Python hands them over as surrogates,
+    which a strict UTF-8 stdout refuses to print: a traceback after the work was done)."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds: a path with a newline, a tab or bytes that are not
+    UTF-8 is shown escaped (as Python writes it in a string), so the message stays one line."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    print(f"bordersim: error: {shown}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
     except (ScenarioError, DataError, BadInput, EnsembleError, CalibrationError, OutputError) as e:
-        print(f"bordersim: error: {e}", file=sys.stderr)
+        _error(str(e))
         return EXIT_BAD_INPUT
     except PermissionError as e:
-        print(f"bordersim: error: cannot write {e.filename}: permission denied", file=sys.stderr)
+        _error(f"cannot write {e.filename}: permission denied")
         return EXIT_BAD_INPUT
     except OSError as e:
         if e.errno == 28:  # ENOSPC
-            print(f"bordersim: error: no space left on device writing {e.filename or ''}; earlier results are untouched", file=sys.stderr)
+            _error(f"no space left on device writing {e.filename or ''}; earlier results are untouched")
             return EXIT_BAD_INPUT
         if e.errno in (30, 122):  # EROFS (a read-only file system), EDQUOT (disk quota exceeded)
-            print(f"bordersim: error: cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched", file=sys.stderr)
+            _error(f"cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched")
+            return EXIT_BAD_INPUT
+        if e.errno in _PATH_ERRORS:  # a path the user gave that cannot be used (a file name too long, a file where a folder must be...)
+            where = f"{e.filename}: " if e.filename else ""
+            _error(f"{where}{e.strerror}")
             return EXIT_BAD_INPUT
         raise
     except KeyboardInterrupt:
