@@ -16,15 +16,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-OPTIONS := no_protocol protocol_2023 protocol_without_resettlement suspend_stca roxham_designated_port \
+# the 2023 options (they differ from 2023-03-25) against the 2004 rules continued ...
+OPTIONS_2023 := no_protocol protocol_2023 protocol_without_resettlement suspend_stca roxham_designated_port \
 	protocol_enforcement_surge protocol_irb_capacity_doubled
-REPS ?= 8
+# ... and the options analysts discuss today (from 2025-09 on) against what happened
+OPTIONS_NOW := protocol_2023 stca_struck_down terminate_stca canada_2025_eligibility
+# every replication draws its parameter set from the shipped posterior (bordersim calibrate)
+POSTERIOR ?= scenarios/posterior.csv
+REPS ?= 20
 SCALE ?= 0.01
 
 run: $(STAMP)
 	$(BIN)/bordersim run scenarios/history.toml --out results/history
-	$(BIN)/bordersim compare $(foreach o,$(OPTIONS),scenarios/$(o).toml) --reference no_protocol \
-		--reps $(REPS) --scale $(SCALE) --out results/options
+	$(BIN)/bordersim compare $(foreach o,$(OPTIONS_2023),scenarios/$(o).toml) --reference no_protocol \
+		--posterior $(POSTERIOR) --reps $(REPS) --scale $(SCALE) --out results/options_2023
+	$(BIN)/bordersim compare $(foreach o,$(OPTIONS_NOW),scenarios/$(o).toml) --reference protocol_2023 \
+		--posterior $(POSTERIOR) --reps $(REPS) --scale $(SCALE) --out results/options_now
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --nbmake tests notebooks
