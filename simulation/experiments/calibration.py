@@ -259,10 +259,31 @@ def calibrate(sc: Scenario, fit: str, population: int = 48, generations: int = 5
                          "particles": population})
     gens = gens[gens.generation >= 0].reset_index(drop=True)
     gens["acceptance"] = gens["particles"] / gens["runs"]
+    gens["effective_particles"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1]) for t in gens.generation]
     best_row = posterior.loc[posterior["discrepancy"].idxmin()]
     return CalibrationResult(posterior=posterior, generations=gens, best={p: float(best_row[p]) for p in priors},
                              fit_months=fit_months, seconds=time.perf_counter() - t0, scale=sc.run.scale,
                              population=population, priors=dict(priors), database=db)
+
+
+def effective_sample_size(weights) -> float:
+    """Kish's effective sample size of importance weights: how many equally weighted particles they are worth."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def generations_from_database(db: str, population: int) -> pd.DataFrame:
+    """The generations table (threshold, runs, acceptance, effective particles) from a pyabc database."""
+    import pyabc
+
+    history = pyabc.History(db)
+    pops = history.get_all_populations()
+    gens = pd.DataFrame({"generation": pops["t"], "threshold": pops["epsilon"], "runs": pops["samples"],
+                         "particles": population})
+    gens = gens[gens.generation >= 0].reset_index(drop=True)
+    gens["acceptance"] = gens["particles"] / gens["runs"]
+    gens["effective_particles"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1]) for t in gens.generation]
+    return gens
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:

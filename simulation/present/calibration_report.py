@@ -144,9 +144,13 @@ def write_calibration_docs(folder: Path, docs: Path) -> None:
               "in Quebec at border and inland offices (which cover the months RCMP did not publish, the COVID months "
               "among them); yearly irregular and land-port claims; the nationality mix of irregular claimants; and "
               "interceptions in Canada from April to December 2020.", "",
-              "## Generations", "", "| generation | threshold | runs | particles | acceptance |", "|---|---|---|---|---|"]
-    lines += [f"| {int(r.generation)} | {r.threshold:.3f} | {int(r.runs)} | {int(r.particles)} | {r.acceptance:.0%} |"
-              for _, r in gens.iterrows()]
+              "## Generations", "",
+              "Each generation keeps the runs whose discrepancy is under the threshold; the effective number of "
+              "particles (Kish) says how many equally weighted particles the importance weights are worth: a low "
+              "number means the posterior sample is coarse (its intervals rest on few distinct parameter sets).", "",
+              "| generation | threshold | runs | particles | acceptance | effective particles |", "|---|---|---|---|---|---|"]
+    lines += [f"| {int(r.generation)} | {r.threshold:.3f} | {int(r.runs)} | {int(r.particles)} | {r.acceptance:.0%} | "
+              f"{r.get('effective_particles', float('nan')):.0f} |" for _, r in gens.iterrows()]
     lines += ["", "## The posterior, parameter by parameter", "",
               f"{len(posterior)} weighted particles. The last columns compare the width of the 90% posterior interval "
               f"with the prior's: at most {PINNED} the data pin the parameter down, up to {INFORMED} they narrow it, "
