@@ -28,6 +28,7 @@ from ..scenario.groups import GROUPS, group_mask
 from ..scenario.kinds import dated_value, group_value
 from ..scenario.schema import Scenario
 from . import information as info
+from . import kernel
 from . import rules as R
 from .agents import AsylumSeeker
 from .choice import Conditions, Deciders, Option, choose, utilities
@@ -137,6 +138,8 @@ class BorderModel(mesa.Model):
 
         #: route decisions made so far (one per decider per day)
         self.decisions = 0
+        #: choose routes with the fused kernel (False: the numpy reference path; the same choices)
+        self.use_kernel = kernel.available()
         #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
         self.decision_log: list[DecisionRecord] | None = None
         self.recorder = MonthlyRecorder(self)
@@ -382,7 +385,16 @@ class BorderModel(mesa.Model):
         People act on the rules they *believe* are in force (``known_regime``; default: what they know now)
         and on the exceptions they believe they hold. ``aware`` and ``known_regime`` may be given to replay a
         recorded day, and ``utilities_out`` (n, 6) receives the utilities (the benchmarks do both).
+        Computed by the fused kernel (:mod:`simulation.core.kernel`: the same choices and utilities) unless
+        ``use_kernel`` is false; :meth:`choose_routes_numpy` is the reference it is tested against.
         """
+        if self.use_kernel:
+            return kernel.choose_routes(self, d, ids, cond, aware, known_regime, utilities_out)
+        return self.choose_routes_numpy(d, ids, cond, aware, known_regime, utilities_out)
+
+    def choose_routes_numpy(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
+                            known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`choose_routes` with numpy alone: :func:`choice.utilities` and :func:`choice.choose` (the reference)."""
         p = self.people
         b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
         aware = p.aware[ids] if aware is None else aware
@@ -430,13 +442,15 @@ class BorderModel(mesa.Model):
             record.choices = choice.copy()
             self.decision_log.append(record)
         # ...but the rules in force decide what happens to them
-        stay = ids[choice == Option.STAY]
+        grouped, starts = kernel.group_by_option(ids, choice)  # the ids choosing each option, ascending
+        chose = [grouped[starts[o]:starts[o + 1]] for o in range(len(Option))]
+        stay = chose[Option.STAY]
         self._schedule(d, stay)
-        leave = ids[choice == Option.LEAVE]
+        leave = chose[Option.LEAVE]
         self._move(leave, State.LEFT)
         self.recorder.add("left_us_process", len(leave))
-        self._at_port(d, rules, ids[choice == Option.PORT], quebec_share=ca.quebec_share_port)
-        roxham = ids[choice == Option.ROXHAM]
+        self._at_port(d, rules, chose[Option.PORT], quebec_share=ca.quebec_share_port)
+        roxham = chose[Option.ROXHAM]
         if not R.roxham_is_open(rules):
             # they find the road closed: they learn the rules in force and reconsider later
             p.known_regime[roxham] = self.regime_of_day[d]
@@ -448,9 +462,9 @@ class BorderModel(mesa.Model):
         else:
             self._between_ports(d, rules, roxham, rules.roxham_interception, "roxham", cond.death_risk_roxham,
                                 quebec_share=1.0)
-        self._between_ports(d, rules, ids[choice == Option.IRREGULAR], rules.between_ports_detection,
+        self._between_ports(d, rules, chose[Option.IRREGULAR], rules.between_ports_detection,
                             "irregular", cond.death_risk_irregular, quebec_share=ca.quebec_share_irregular)
-        air = ids[choice == Option.AIR]
+        air = chose[Option.AIR]
         needs_visa = np.array(group_mask(rules.visa_required))[p.group[air]]
         can = R.can_fly(rules, needs_visa, p.document_holder[air])
         self.recorder.add("air_claims", int(can.sum()))
