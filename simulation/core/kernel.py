@@ -345,3 +345,196 @@ def group_by_option(ids: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np
         starts = np.searchsorted(choice[order], np.arange(len(Option) + 1))
         return ids[order], starts
     return _group_by_option(np.ascontiguousarray(ids), np.ascontiguousarray(choice), len(Option))
+
+
+# --- the weekly spread of information ------------------------------------------------------
+
+if numba is not None:
+
+    @numba.njit(inline="always")
+    def _uniform(slot, key):
+        z = slot * _G + key
+        z ^= z >> _U30
+        z *= _M1
+        z ^= z >> _U27
+        z *= _M2
+        z ^= z >> _U31
+        return (float(z >> _U12) + 0.5) * _TO_UNIT
+
+    @numba.njit(cache=True, nogil=True)
+    def _spread(n_entered, state, pool_state, only_pool, values, target, contacts, table, key, learned, drawn, record):
+        """Who learns: among persons ``i < n_entered`` (in the pool, if ``only_pool``) whose ``values[i] != target``,
+        those whose draw is below ``table[number of contacts with values == target]``. Nobody's value changes
+        here (the caller sets them after), so everyone's count is taken on the same state."""
+        n_learned = 0
+        n_drawn = 0
+        k = contacts.shape[1]
+        for i in range(n_entered):
+            if only_pool and state[i] != pool_state:
+                continue
+            if values[i] == target:
+                continue
+            c = 0
+            for j in range(k):
+                if values[contacts[i, j]] == target:
+                    c += 1
+            p = table[c]
+            if p > 0:
+                if record:
+                    drawn[n_drawn] = i
+                    n_drawn += 1
+                if _uniform(np.uint64(i), key) < p:
+                    learned[n_learned] = i
+                    n_learned += 1
+        return n_learned, n_drawn
+
+
+def _learn_table(k: int, base_rate: float, contact_rate: float, dt_days: int) -> np.ndarray:
+    """:func:`information._learn_chance`'s table (the same doubles)."""
+    share = np.arange(k + 1) / k
+    hazard = base_rate + contact_rate * share if base_rate else contact_rate * share
+    return 1.0 - np.exp(-hazard * dt_days)
+
+
+def _spread_call(people, n_entered, only_pool, values, target, table, streams, name, day) -> np.ndarray:
+    from .people import State
+
+    guard = streams._drawn is not None
+    learned = np.empty(n_entered, dtype=np.int64)
+    drawn = np.empty(n_entered if guard else 0, dtype=np.int64)
+    n_learned, n_drawn = _spread(n_entered, people.state, np.uint8(State.US_POOL), only_pool, values, target,
+                                 people.contacts, table, _step_key(streams, name, day), learned, drawn, guard)
+    if guard:
+        streams._check_fresh(name, day, drawn[:n_drawn])
+    return learned[:n_learned]
+
+
+def spread_awareness(people, n_entered: int, streams, day: int, dt_days: int, news_rate: float,
+                     contact_rate: float) -> int:
+    """:func:`information.spread_awareness` over the pool (``in_pool``) in one pass: the same learners."""
+    table = _learn_table(people.contacts.shape[1], news_rate, contact_rate, dt_days)
+    learn = _spread_call(people, n_entered, True, people.aware.view(np.uint8), np.uint8(1), table, streams,
+                         "awareness", day)
+    people.aware[learn] = True
+    return len(learn)
+
+
+def spread_rules(people, n_entered: int, current: int, streams, day: int, dt_days: int, contact_rate: float) -> int:
+    """:func:`information.spread_rules` over everyone who entered, in one pass: the same learners."""
+    table = _learn_table(people.contacts.shape[1], 0.0, contact_rate, dt_days)
+    known = people.known_regime
+    learn = _spread_call(people, n_entered, False, known, known.dtype.type(current), table, streams,
+                         "rule_knowledge", day)
+    known[learn] = current
+    return len(learn)
+
+
+# --- the decision calendar -------------------------------------------------------------------
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _file(ids, days, start, head, tail, store, nxt, fill, free, n_free):
+        """File ``ids[i]`` under ``days[i]`` from ``i = start``; returns (where it stopped, free blocks left)."""
+        block = store.shape[1]
+        n_days = head.shape[0]
+        for i in range(start, ids.shape[0]):
+            day = days[i]
+            if day < 0 or day >= n_days:
+                continue  # past the horizon: never due
+            b = tail[day]
+            if b < 0 or fill[b] == block:
+                if n_free == 0:
+                    return i, n_free
+                n_free -= 1
+                nb = free[n_free]
+                nxt[nb] = -1
+                fill[nb] = 0
+                if b < 0:
+                    head[day] = nb
+                else:
+                    nxt[b] = nb
+                tail[day] = nb
+                b = nb
+            store[b, fill[b]] = ids[i]
+            fill[b] += 1
+        return ids.shape[0], n_free
+
+    @numba.njit(cache=True, nogil=True)
+    def _take(day, head, tail, store, nxt, fill, free, n_free, state, pool_state, next_decision):
+        """The ids filed under ``day`` still due that day (in the pool, not rescheduled); frees the day's blocks."""
+        total = 0
+        b = head[day]
+        while b >= 0:
+            total += fill[b]
+            b = nxt[b]
+        out = np.empty(total, dtype=np.int64)
+        n = 0
+        b = head[day]
+        while b >= 0:
+            for j in range(fill[b]):
+                pid = store[b, j]
+                if state[pid] == pool_state and next_decision[pid] == day:
+                    out[n] = pid
+                    n += 1
+            free[n_free] = b
+            n_free += 1
+            b = nxt[b]
+        head[day] = -1
+        tail[day] = -1
+        return out[:n], n_free
+
+
+class DecisionCalendar:
+    """Who reconsiders on which day: for each day a chain of fixed-size blocks of person ids.
+
+    Filing n persons is one compiled pass (no sort, no Python per day); taking a day's
+    deciders walks its blocks, drops the entries gone stale (the person left the pool or
+    was rescheduled since), and frees the blocks for reuse. Memory: one slot per filed
+    entry plus at most one part-filled block per pending day.
+    """
+
+    BLOCK = 512
+
+    def __init__(self, n_days: int, blocks: int = 64):
+        self.head = np.full(n_days + 1, -1, dtype=np.int32)
+        self.tail = np.full(n_days + 1, -1, dtype=np.int32)
+        self.store = np.empty((blocks, self.BLOCK), dtype=np.int64)
+        self.next = np.full(blocks, -1, dtype=np.int32)
+        self.fill = np.zeros(blocks, dtype=np.int32)
+        self.free = np.arange(blocks - 1, -1, -1, dtype=np.int32)
+        self.n_free = blocks
+
+    def _grow(self) -> None:
+        old = len(self.next)
+        new = 2 * old
+        store = np.empty((new, self.BLOCK), dtype=np.int64)
+        store[:old] = self.store
+        self.store = store
+        self.next = np.concatenate([self.next, np.full(new - old, -1, dtype=np.int32)])
+        self.fill = np.concatenate([self.fill, np.zeros(new - old, dtype=np.int32)])
+        free = np.empty(new, dtype=np.int32)
+        free[: self.n_free] = self.free[: self.n_free]
+        free[self.n_free : self.n_free + new - old] = np.arange(new - 1, old - 1, -1, dtype=np.int32)
+        self.free = free
+        self.n_free += new - old
+
+    def add(self, ids: np.ndarray, days: np.ndarray) -> None:
+        """File each of ``ids`` under its day in ``days``."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        days = np.ascontiguousarray(days, dtype=np.int64)
+        i = 0
+        while True:
+            i, self.n_free = _file(ids, days, i, self.head, self.tail, self.store, self.next, self.fill, self.free,
+                                   self.n_free)
+            if i >= len(ids):
+                return
+            self._grow()
+
+    def take(self, day: int, state: np.ndarray, pool_state: int, next_decision: np.ndarray) -> np.ndarray:
+        """The persons filed under ``day`` who are still in the pool and due that day (unsorted)."""
+        if day >= len(self.head) or self.head[day] < 0:
+            return np.empty(0, dtype=np.int64)
+        out, self.n_free = _take(day, self.head, self.tail, self.store, self.next, self.fill, self.free, self.n_free,
+                                 state, np.uint8(pool_state), next_decision)
+        return out

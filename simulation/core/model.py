@@ -116,7 +116,7 @@ class BorderModel(mesa.Model):
         self.n_entered = 0
         self.state_count = np.zeros(256, dtype=np.int64)
         self.status_people_in_us = 0  # persons in the US pool without an asylum case (status events)
-        self._decisions_due: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._decisions_due = kernel.DecisionCalendar(self.n_days)  # day -> persons due to reconsider
 
         rates = data.grant_rates()
         self.p_us = np.array([group_value(sc.us.grant_rate, g, rates.loc[g, "US"]) for g in GROUPS])
@@ -279,13 +279,7 @@ class BorderModel(mesa.Model):
         interval = self._interval(d, ids)
         days = d + interval
         self.people.next_decision[ids] = days
-        # sorting the intervals as 16-bit keys is a radix sort: same (stable) order, O(n)
-        order = np.argsort(interval.astype(np.uint16) if interval.max() < 65536 else days, kind="stable")
-        days, ids = days[order], ids[order]
-        cuts = np.flatnonzero(np.diff(days)) + 1
-        starts, ends = np.r_[0, cuts], np.r_[cuts, len(ids)]
-        for day, lo, hi in zip(days[starts].tolist(), starts.tolist(), ends.tolist()):
-            self._decisions_due[day].append(ids[lo:hi])
+        self._decisions_due.add(ids, days)
 
     def _interval(self, d: int, ids: np.ndarray) -> np.ndarray:
         """Days until a person reconsiders: geometric with the scenario's mean."""
@@ -306,11 +300,12 @@ class BorderModel(mesa.Model):
 
     def _spread_information(self, d: int) -> None:
         b = self.spec.behaviour
-        pool = info.in_pool(self.people, self.n_entered)
-        info.spread_awareness(self.people, pool, self.streams, d, 7, b.awareness_news_rate, b.awareness_contact_rate)
+        # (in one compiled pass each: the same learners as information.spread_awareness / spread_rules)
+        kernel.spread_awareness(self.people, self.n_entered, self.streams, d, 7, b.awareness_news_rate,
+                                b.awareness_contact_rate)
         # everyone who has entered hears of rule changes (people in Canada pass the news on too)
-        info.spread_rules(self.people, np.arange(self.n_entered), int(self.regime_of_day[d]), self.streams, d, 7,
-                          b.rule_contact_rate)
+        kernel.spread_rules(self.people, self.n_entered, int(self.regime_of_day[d]), self.streams, d, 7,
+                            b.rule_contact_rate)
 
     def _news_shocks(self, d: int) -> None:
         for event, day in self._news:
@@ -371,12 +366,10 @@ class BorderModel(mesa.Model):
     def _due(self, d: int) -> np.ndarray:
         """The persons who reconsider on day ``d``, sorted by id."""
         p = self.people
-        batches = self._decisions_due.pop(d, None)
-        if not batches:
-            return np.empty(0, dtype=np.int64)
-        due = np.concatenate(batches)
-        # a person rescheduled or gone since this entry was made has a newer entry, or none
-        return np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
+        # a person rescheduled or gone since this entry was made has a newer entry, or none: dropped here
+        due = self._decisions_due.take(d, p.state, State.US_POOL, p.next_decision)
+        due.sort()
+        return due
 
     def choose_routes(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
                       known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
