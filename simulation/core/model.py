@@ -44,6 +44,16 @@ MAX_WAIT_YEARS = 30.0
 OFFICES = ("border", "airport", "inland")
 
 
+def _dated_series(value, days: list[dt.date]) -> np.ndarray:
+    """``[dated_value(value, day) for day in days]`` as an array, with the steps parsed once."""
+    if not isinstance(value, dict):
+        return np.full(len(days), dated_value(value, days[0]))
+    steps = sorted((parse_date(k), float(v)) for k, v in value.items())
+    starts = np.array([s.toordinal() for s, _ in steps])
+    at = np.searchsorted(starts, np.array([day.toordinal() for day in days]), side="right") - 1
+    return np.array([v for _, v in steps])[np.maximum(at, 0)]
+
+
 @dataclass
 class DecisionRecord:
     """One day's route decisions, as the model made them (kept when ``model.decision_log`` is a list)."""
@@ -94,7 +104,7 @@ class BorderModel(mesa.Model):
         ca = sc.canada
         days = [self.date_of(d) for d in range(self.n_days)]
         self.daily = {
-            name: np.array([dated_value(value, day) for day in days])
+            name: _dated_series(value, days)
             for name, value in (
                 ("us_decisions_per_month", sc.us.decisions_per_month),
                 ("irb_decisions_per_month", ca.irb_decisions_per_month),
