@@ -85,9 +85,12 @@ if numba is not None:
         u = (float(z >> _U12) + 0.5) * _TO_UNIT
         return -np.log(-np.log(u))
 
+    #: deciders gathered per chunk: the gather loop has independent loads only, so the memory
+    #: system fetches many persons' records at once; the compute loop then reads them from L1
+    _CHUNK = 256
+
     @numba.njit(cache=True, nogil=True)
-    def _decide(ids, by_id, group, has_case, origin, aware_src, known_src, family, minor, document, public,
-                money, risk_tolerance, household, taste,
+    def _decide(ids, by_id, person, origin, aware_src, known_src, perceived_family,
                 p_us, p_ca, affinity, stay_chance,
                 exc_mask, needs_visa, claim, roxham_open, hides,
                 asc, cost, risk, w_protection, wait_us, wait_ca, reception, w_return, w_hiding, asc_leave, lam,
@@ -95,94 +98,111 @@ if numba is not None:
         n = ids.shape[0]
         n_flagged = 0
         ninf = -np.inf
+        log4 = np.log(4.0)
         v = np.empty(4)
         x = np.empty(4)
-        for i in range(n):
-            pid = ids[i]
-            j = pid if by_id else i
-            g = group[pid]
-            k = known_src[j]
-            aware = aware_src[j]
-            hc = has_case[pid]
-            # believed exceptions, under the exceptions the person believes exist
-            exc = ((exc_mask[k, 0] and family[pid]) or (exc_mask[k, 1] and minor[pid])
-                   or (exc_mask[k, 2] and document[pid]) or (exc_mask[k, 3] and public[pid]))
-            e = 1 if exc else 0
-            fly = (not needs_visa[k, g]) or document[pid]
-            # choice.utilities, operation for operation
-            p_stay = p_us[g] if hc else stay_chance[origin[pid]]
-            stay = w_protection * p_stay - wait_us * (1.0 if hc else 0.0)
-            canada = w_protection * p_ca[g] - wait_ca + reception
-            returned = stay - w_return
-            hh = 1.0 + 0.25 * (float(household[pid]) - 1.0)
-            t = float(taste[pid]) + affinity[g]
-            m = float(money[pid])
-            rt = float(risk_tolerance[pid])
-            for r in range(4):
-                if (r < 3 and aware and (r != 1 or roxham_open[k])) or (r == 3 and fly):
-                    p = claim[k, r, e]
-                    val = asc[r] + p * (canada + t) + (1.0 - p) * returned
-                    val -= cost[r] * hh / m
-                    val -= risk[r] * hh / rt
-                    if r == 2 and hides[k]:
-                        val -= w_hiding * (1.0 - (1.0 if exc else 0.0))
-                    v[r] = val
+        rec = np.empty(_CHUNK, dtype=person.dtype)
+        aw = np.empty(_CHUNK, dtype=np.bool_)
+        kn = np.empty(_CHUNK, dtype=np.int64)
+        pf = np.empty(_CHUNK, dtype=np.bool_)
+        for c0 in range(0, n, _CHUNK):
+            c1 = min(n, c0 + _CHUNK)
+            for i in range(c0, c1):
+                pid = ids[i]
+                j = pid if by_id else i
+                rec[i - c0] = person[pid]
+                aw[i - c0] = aware_src[j]
+                kn[i - c0] = known_src[j]
+                pf[i - c0] = perceived_family[pid]
+            for i in range(c0, c1):
+                pid = ids[i]
+                r0 = rec[i - c0]
+                g = r0.group
+                k = kn[i - c0]
+                aware = aw[i - c0]
+                flags = r0.flags
+                hc = (flags & 1) != 0
+                doc = (flags & 4) != 0
+                # believed exceptions, under the exceptions the person believes exist
+                exc = ((exc_mask[k, 0] and pf[i - c0]) or (exc_mask[k, 1] and (flags & 2) != 0)
+                       or (exc_mask[k, 2] and doc) or (exc_mask[k, 3] and (flags & 8) != 0))
+                e = 1 if exc else 0
+                fly = (not needs_visa[k, g]) or doc
+                # choice.utilities, operation for operation (so every utility is the same double)
+                p_stay = p_us[g] if hc else stay_chance[origin[pid]]
+                stay = w_protection * p_stay - wait_us * (1.0 if hc else 0.0)
+                canada = w_protection * p_ca[g] - wait_ca + reception
+                returned = stay - w_return
+                hh = 1.0 + 0.25 * (float(r0.household) - 1.0)
+                t = float(r0.taste) + affinity[g]
+                m = float(r0.money)
+                rt = float(r0.risk_tolerance)
+                mx = ninf
+                n_open = 0
+                for r in range(4):
+                    if (r < 3 and aware and (r != 1 or roxham_open[k])) or (r == 3 and fly):
+                        p = claim[k, r, e]
+                        val = asc[r] + p * (canada + t) + (1.0 - p) * returned
+                        val -= cost[r] * hh / m
+                        val -= risk[r] * hh / rt
+                        if r == 2 and hides[k]:
+                            val -= w_hiding * (1.0 - (1.0 if exc else 0.0))
+                        v[r] = val
+                        x[r] = val / lam
+                        if x[r] > mx:
+                            mx = x[r]
+                        n_open += 1
+                    else:
+                        v[r] = ninf
+                        x[r] = ninf
+                if want_util:
+                    util[i, 0] = stay
+                    for r in range(4):
+                        util[i, 1 + r] = v[r]
+                    util[i, 5] = asc_leave
+                # the nest: stay, lam * logsumexp(V / lam), leave; each plus its own Gumbel draw
+                base = np.uint64(pid) * _U3
+                a0 = stay + _gumbel(base, key_nest)
+                a2 = asc_leave + _gumbel(base + np.uint64(2), key_nest)
+                best, second, nest = a0, a2, 0
+                if a2 > a0:
+                    best, second, nest = a2, a0, 2
+                a1 = ninf
+                if n_open > 0:
+                    g1 = _gumbel(base + np.uint64(1), key_nest)
+                    # the inclusive value is at most lam * (max + log(number open)) <= lam * (max + log 4):
+                    # when even that cannot reach the best, the exps and the log are not needed
+                    if lam * (mx + log4) + g1 > second - tie:
+                        s = np.exp(x[0] - mx)
+                        for r in range(1, 4):
+                            s += np.exp(x[r] - mx)
+                        a1 = lam * (mx + np.log(s)) + g1
+                        if a1 > best:
+                            best, second, nest = a1, best, 1
+                        elif a1 > second:
+                            second = a1
+                close = best - second < tie
+                if nest == 0:
+                    choice[i] = 0
+                elif nest == 2:
+                    choice[i] = 5
                 else:
-                    v[r] = ninf
-            if want_util:
-                util[i, 0] = stay
-                for r in range(4):
-                    util[i, 1 + r] = v[r]
-                util[i, 5] = asc_leave
-            # the nest: stay, lam * logsumexp(V / lam), leave; each plus its own Gumbel draw
-            mx = ninf
-            for r in range(4):
-                x[r] = v[r] / lam
-                if x[r] > mx:
-                    mx = x[r]
-            if mx > ninf:
-                s = np.exp(x[0] - mx)
-                for r in range(1, 4):
-                    s += np.exp(x[r] - mx)
-                iv = lam * (mx + np.log(s))
-            else:
-                iv = ninf
-            base = np.uint64(pid) * _U3
-            a0 = stay + _gumbel(base, key_nest)
-            a1 = iv + _gumbel(base + np.uint64(1), key_nest)
-            a2 = asc_leave + _gumbel(base + np.uint64(2), key_nest)
-            best, second = a0, ninf
-            nest = 0
-            if a1 > best:
-                second, best, nest = best, a1, 1
-            elif a1 > second:
-                second = a1
-            if a2 > best:
-                second, best, nest = best, a2, 2
-            elif a2 > second:
-                second = a2
-            close = best - second < tie
-            if nest == 0:
-                choice[i] = 0
-            elif nest == 2:
-                choice[i] = 5
-            else:
-                base = np.uint64(pid) * _U6
-                best, second = ninf, ninf
-                pick = 0
-                for r in range(4):
-                    if v[r] > ninf:
-                        y = x[r] + _gumbel(base + np.uint64(r + 1), key_route)
-                        if y > best:
-                            second, best, pick = best, y, r
-                        elif y > second:
-                            second = y
-                choice[i] = pick + 1
-                if best - second < tie:
-                    close = True
-            if close:
-                flagged[n_flagged] = i
-                n_flagged += 1
+                    base = np.uint64(pid) * _U6
+                    best, second = ninf, ninf
+                    pick = 0
+                    for r in range(4):
+                        if v[r] > ninf:
+                            y = x[r] + _gumbel(base + np.uint64(r + 1), key_route)
+                            if y > best:
+                                second, best, pick = best, y, r
+                            elif y > second:
+                                second = y
+                    choice[i] = pick + 1
+                    if best - second < tie:
+                        close = True
+                if close:
+                    flagged[n_flagged] = i
+                    n_flagged += 1
         return n_flagged
 
     @numba.njit(cache=True, nogil=True)
@@ -233,6 +253,27 @@ class _Tables:
         self.stay_chance = np.ascontiguousarray(model.stay_chance, dtype=np.float64)
 
 
+#: a person's fixed attributes the choice reads, packed in 16 bytes (one cache line holds four persons)
+PERSON = np.dtype([("money", "<f4"), ("risk_tolerance", "<f4"), ("taste", "<f4"), ("household", "<i2"),
+                   ("group", "i1"), ("flags", "u1")])
+_HAS_CASE, _MINOR, _DOCUMENT, _PUBLIC = 1, 2, 4, 8
+
+
+def person_records(model) -> np.ndarray:
+    """The people's fixed attributes as :data:`PERSON` records (made once per model, then kept)."""
+    p = model.people
+    rec = getattr(model, "_kernel_people", None)
+    if rec is not None and len(rec) == len(p) and getattr(model, "_kernel_people_of", None) is p:
+        return rec
+    rec = np.empty(len(p), dtype=PERSON)
+    rec["money"], rec["risk_tolerance"], rec["taste"] = p.money, p.risk_tolerance, p.north_taste
+    rec["household"], rec["group"] = p.household_size, p.group
+    rec["flags"] = (p.has_case * _HAS_CASE | p.unaccompanied_minor * _MINOR | p.document_holder * _DOCUMENT
+                    | p.public_interest * _PUBLIC)
+    model._kernel_people, model._kernel_people_of = rec, p
+    return rec
+
+
 def tables(model) -> _Tables:
     t = getattr(model, "_kernel_tables", None)
     if t is None or t.regimes is not model.regimes:
@@ -276,8 +317,7 @@ def choose_routes(model, d: int, ids: np.ndarray, cond: Conditions, aware: np.nd
     util = utilities_out if want else np.empty((0, 6))
     flagged = np.empty(n, dtype=np.int64)
     n_flagged = _decide(
-        ids, by_id, p.group, p.has_case, p.origin, aware_src, known_src, p.perceived_family, p.unaccompanied_minor,
-        p.document_holder, p.public_interest, p.money, p.risk_tolerance, p.household_size, p.north_taste,
+        ids, by_id, person_records(model), p.origin, aware_src, known_src, p.perceived_family,
         t.p_us, t.p_ca, t.affinity, t.stay_chance, t.exc_mask, t.needs_visa, t.claim, t.roxham_open, t.hides,
         asc, cost, risk, b.w_protection, b.w_wait * cond.wait_us_years, b.w_wait * cond.wait_ca_years,
         b.w_reception * cond.reception_room, b.w_return, b.w_hiding, b.asc_leave, b.nest_scale,
@@ -461,28 +501,42 @@ if numba is not None:
         return ids.shape[0], n_free
 
     @numba.njit(cache=True, nogil=True)
-    def _take(day, head, tail, store, nxt, fill, free, n_free, state, pool_state, next_decision):
-        """The ids filed under ``day`` still due that day (in the pool, not rescheduled); frees the day's blocks."""
-        total = 0
-        b = head[day]
-        while b >= 0:
-            total += fill[b]
-            b = nxt[b]
-        out = np.empty(total, dtype=np.int64)
+    def _take(day, head, tail, store, nxt, fill, free, n_free, state, pool_state, next_decision, bits):
+        """The ids filed under ``day`` still due that day (in the pool, not rescheduled), ascending; frees the
+        day's blocks. Sorted by marking each id in a bitmap of all persons (``bits``, left all zero) and reading
+        the marked words in order: O(entries + persons / 64), a counting sort."""
         n = 0
+        lo, hi = bits.shape[0], -1
         b = head[day]
         while b >= 0:
             for j in range(fill[b]):
                 pid = store[b, j]
                 if state[pid] == pool_state and next_decision[pid] == day:
-                    out[n] = pid
-                    n += 1
+                    w = pid >> 6
+                    bit = np.uint64(1) << np.uint64(pid & 63)
+                    if bits[w] & bit == 0:
+                        bits[w] |= bit
+                        n += 1
+                    if w < lo:
+                        lo = w
+                    if w > hi:
+                        hi = w
             free[n_free] = b
             n_free += 1
             b = nxt[b]
         head[day] = -1
         tail[day] = -1
-        return out[:n], n_free
+        out = np.empty(n, dtype=np.int64)
+        k = 0
+        for w in range(lo, hi + 1):
+            word = bits[w]
+            if word:
+                bits[w] = 0
+                for j in range(64):
+                    if word & (np.uint64(1) << np.uint64(j)):
+                        out[k] = (w << 6) + j
+                        k += 1
+        return out, n_free
 
 
 class DecisionCalendar:
@@ -532,9 +586,12 @@ class DecisionCalendar:
             self._grow()
 
     def take(self, day: int, state: np.ndarray, pool_state: int, next_decision: np.ndarray) -> np.ndarray:
-        """The persons filed under ``day`` who are still in the pool and due that day (unsorted)."""
+        """The persons filed under ``day`` who are still in the pool and due that day, ascending (each once)."""
         if day >= len(self.head) or self.head[day] < 0:
             return np.empty(0, dtype=np.int64)
+        bits = getattr(self, "_bits", None)
+        if bits is None or len(bits) * 64 < len(state):
+            bits = self._bits = np.zeros((len(state) + 63) // 64, dtype=np.uint64)
         out, self.n_free = _take(day, self.head, self.tail, self.store, self.next, self.fill, self.free, self.n_free,
-                                 state, np.uint8(pool_state), next_decision)
+                                 state, np.uint8(pool_state), next_decision, bits)
         return out

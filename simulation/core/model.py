@@ -377,9 +377,7 @@ class BorderModel(mesa.Model):
         """The persons who reconsider on day ``d``, sorted by id."""
         p = self.people
         # a person rescheduled or gone since this entry was made has a newer entry, or none: dropped here
-        due = self._decisions_due.take(d, p.state, State.US_POOL, p.next_decision)
-        due.sort()
-        return due
+        return self._decisions_due.take(d, p.state, State.US_POOL, p.next_decision)
 
     def choose_routes(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
                       known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
