@@ -83,13 +83,49 @@ class BorderModel(mesa.Model):
         if updates:
             sc = sc.model_copy(update={"run": sc.run.model_copy(update=updates)})
         super().__init__(rng=sc.run.seed)
+        self._derive(sc)
+        self.streams = Streams(self.seed, guard=guard_streams)
+        self.day = 0  # index of the next day to simulate
+
+        # people
+        self.people = build_people(sc, self.streams, self.schedule)
+        self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
+        self.n_entered = 0
+        self.state_count = np.zeros(256, dtype=np.int64)
+        self.status_people_in_us = 0  # persons in the US pool without an asylum case (status events)
+        self._decisions_due = kernel.DecisionCalendar(self.n_days)  # day -> persons due to reconsider
+
+        # institutions
+        self.claims = ClaimPipeline(initial_backlog=sc.canada.irb_initial_backlog * self.scale)
+        self.us_cases = CaseQueue()
+        self.shelters = Shelters(self.n_days)
+        self._hide_release: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # day -> (ids, in Quebec)
+        self._diversion_quota = 0.0
+        self._exogenous_owed = np.zeros(4)  # exogenous claims due but not yet added (see _exogenous_claims_today)
+        self._shelter_carry = 0.0
+        self._perceived_wait: np.ndarray | None = None  # years: US, Canada
+
+        #: route decisions made so far (one per decider per day)
+        self.decisions = 0
+        #: choose routes with the fused kernel (False: the numpy reference path; the same choices)
+        self.use_kernel = kernel.available()
+        #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
+        self.decision_log: list[DecisionRecord] | None = None
+        self.recorder = MonthlyRecorder(self)
+        self.datacollector = data_collector()
+
+    def _derive(self, sc: Scenario) -> None:
+        """Everything the model computes from its scenario before day 0, except the people and their state.
+
+        Kept apart so that a run can branch: a model continued as another option from a saved state
+        (:mod:`simulation.experiments.branching`) recomputes these from the option's scenario and keeps
+        everything else. Only day ``d``'s entries of the per-day arrays are read on day ``d``.
+        """
         self.spec = sc
         self.seed = sc.run.seed
         self.scale = sc.run.scale
-        self.streams = Streams(self.seed, guard=guard_streams)
         self.first_day = sc.time.first_day
         self.n_days = days_between(self.first_day, sc.time.last_day)
-        self.day = 0  # index of the next day to simulate
 
         # rules: the distinct regimes over the horizon, and which is in force each day
         self.rule_changes = sc.rule_changes()
@@ -119,41 +155,15 @@ class BorderModel(mesa.Model):
         self._days_in_month = np.array([days_in_month(day) for day in days])
         self._exogenous_per_day, self.exogenous_projected_months = self._exogenous_claims(sc, days)
 
-        # people
+        # who arrives when (the people are built from it)
         self.schedule = arrival_schedule(sc)
-        self.people = build_people(sc, self.streams, self.schedule)
-        self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
-        self.n_entered = 0
-        self.state_count = np.zeros(256, dtype=np.int64)
-        self.status_people_in_us = 0  # persons in the US pool without an asylum case (status events)
-        self._decisions_due = kernel.DecisionCalendar(self.n_days)  # day -> persons due to reconsider
-
         rates = data.grant_rates()
         self.p_us = np.array([group_value(sc.us.grant_rate, g, rates.loc[g, "US"]) for g in GROUPS])
         self.p_ca = np.array([group_value(sc.canada.acceptance_rate, g, rates.loc[g, "CA"]) for g in GROUPS])
         self.group_affinity = np.array([group_value(sc.behaviour.group_affinity, g, 0.0) for g in GROUPS])
         # what staying is worth: the US grant rate for asylum seekers, the chance of keeping a status for others
         self.stay_chance = np.concatenate([[np.nan], self.schedule.event_stay_chance])
-
-        # institutions
-        self.claims = ClaimPipeline(initial_backlog=ca.irb_initial_backlog * self.scale)
-        self.us_cases = CaseQueue()
-        self.shelters = Shelters(self.n_days)
-        self._hide_release: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # day -> (ids, in Quebec)
-        self._diversion_quota = 0.0
-        self._exogenous_owed = np.zeros(4)  # exogenous claims due but not yet added (see _exogenous_claims_today)
-        self._shelter_carry = 0.0
-        self._perceived_wait: np.ndarray | None = None  # years: US, Canada
         self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
-
-        #: route decisions made so far (one per decider per day)
-        self.decisions = 0
-        #: choose routes with the fused kernel (False: the numpy reference path; the same choices)
-        self.use_kernel = kernel.available()
-        #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
-        self.decision_log: list[DecisionRecord] | None = None
-        self.recorder = MonthlyRecorder(self)
-        self.datacollector = data_collector()
 
     @staticmethod
     def _exogenous_claims(sc: Scenario, days: list[dt.date]) -> tuple[np.ndarray, list[str]]:
