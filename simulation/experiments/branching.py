@@ -199,6 +199,12 @@ def first_difference_day(base: Scenario, option: Scenario) -> int:
 _MISSING = object()
 
 
+def shared_key(sc: Scenario) -> str:
+    """A digest of everything in ``sc`` a branch cannot change: scenarios with the same key may share a path."""
+    kept = sorted((repr(p), repr(v)) for p, v in _flatten(sc.to_dict()).items() if not _captured(p))
+    return hashlib.sha256(repr(kept).encode()).hexdigest()[:16]
+
+
 def branch_days(scenarios: list[Scenario]) -> list[int]:
     """For each scenario, the day it leaves the path of the first one (the first's own: its number of days)."""
     base = Derived(scenarios[0])

@@ -14,15 +14,19 @@ stops the ensemble at once (the error reaches the command, which exits 2).
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from ..core.model import BorderModel
 from ..files import claim_output_dir, mark_folder, to_csv_bytes, write_atomic, write_json
 from ..scenario import Scenario, scenario_from_dict
-from .engine import EnsembleError, replication_seeds, run_jobs
+from . import branching
+from .branching import Snapshot
+from .engine import EnsembleError, error_text, replication_seeds, run_jobs, storage_error
 from .run import as_scenario, simulate
 from .storage import encode_rep, read_rep, rep_path
 from .summary import summarise
@@ -55,10 +59,17 @@ class EnsembleResult:
     wall_s: float = 0.0
 
 
-def run_replication(scenario_dict: dict, seed: int, scale: float, path: str) -> tuple[str, float]:
-    """Run one replication and write it atomically. Runs in a worker process."""
+def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, start=None) -> tuple[str, float]:
+    """Run one replication and write it atomically. Runs in a worker process.
+
+    ``start``: continue from this :class:`~simulation.experiments.branching.Snapshot` (a state the
+    scenario shares), or continue this very model (of the same scenario), instead of starting at day 0.
+    """
     t0 = time.perf_counter()
-    result = simulate(scenario_from_dict(scenario_dict), seed=seed, scale=scale, commit=False)
+    if start is None or isinstance(start, Snapshot):
+        result = simulate(scenario_from_dict(scenario_dict), seed=seed, scale=scale, start=start, commit=False)
+    else:
+        result = simulate(model=start, commit=False)
     monthly = result.monthly.assign(rep_seed=seed)
     try:
         write_atomic(Path(path), encode_rep(monthly))
@@ -67,6 +78,56 @@ def run_replication(scenario_dict: dict, seed: int, scale: float, path: str) -> 
             e.filename = path
         raise
     return path, time.perf_counter() - t0
+
+
+def run_branches(base_dict: dict, options: list[tuple[dict, int, str]], seed: int, scale: float) -> list[str | None]:
+    """One replication of several options that share their beginning with ``base_dict``, in one worker.
+
+    ``options`` are (scenario, branch day, path): the base is simulated once, up to each distinct branch
+    day in turn; there its state is snapshotted and every option branching that day continues from the
+    snapshot (:func:`run_replication` with ``start``). An option whose branch day is the base's last day
+    is the base itself: the base model finishes as it. Returns, per option, None or the error that stopped
+    it (the others go on); an error of the base's own path fails the whole job.
+    """
+    base = scenario_from_dict(base_dict)
+    base = base.model_copy(update={"run": base.run.model_copy(update={"seed": seed, "scale": scale})})
+    model = BorderModel(base)
+    errors: list[str | None] = [None] * len(options)
+    order = sorted(range(len(options)), key=lambda i: options[i][1])
+    for day in sorted({options[i][1] for i in order}):
+        branching.run_until(model, day)
+        here = [i for i in order if options[i][1] == day]
+        last = day >= model.n_days
+        snap = None if last and len(here) == 1 else branching.Snapshot(model)
+        for i in here:
+            scenario_dict, _, path = options[i]
+            try:
+                run_replication(scenario_dict, seed, scale, path, start=snap if snap is not None else model)
+            except Exception as e:  # noqa: BLE001 - report this option, go on with the others
+                if storage_error(e):
+                    raise
+                errors[i] = error_text(e)
+        del snap
+    return errors
+
+
+def _branch_plan(scenarios: list[Scenario]) -> list[tuple[int, int]]:
+    """For each scenario, (index of the scenario whose path it branches from, branch day); (i, 0): on its own.
+
+    Scenarios are grouped by everything a branch cannot change (see :mod:`branching`); in each group the
+    first is the base, and the others leave its path on their first day of difference.
+    """
+    plan: list[tuple[int, int]] = [(i, 0) for i in range(len(scenarios))]
+    groups: dict[str, list[int]] = {}
+    for i, sc in enumerate(scenarios):
+        groups.setdefault(branching.shared_key(sc), []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        days = branching.branch_days([scenarios[i] for i in members])
+        for i, day in zip(members, days):
+            plan[i] = (members[0], day)
+    return plan
 
 
 def _pending(out: Path, scenarios: list[Scenario], seeds: list[int]) -> tuple[list[Task], int]:
@@ -119,8 +180,14 @@ def read_manifest(out: Path) -> dict:
 
 
 def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: float, executor: str = "local",
-                 workers: int | None = None, scheduler: str | None = None, progress: bool = True) -> EnsembleResult:
-    """Run every (scenario, replication) not yet on disk. Failures are collected, not raised."""
+                 workers: int | None = None, scheduler: str | None = None, progress: bool = True,
+                 branch: bool = True) -> EnsembleResult:
+    """Run every (scenario, replication) not yet on disk. Failures are collected, not raised.
+
+    With ``branch`` (the default), options that share their beginning are simulated once up to where they
+    differ, per replication, and continue from a snapshot there (:func:`run_branches`; the same results,
+    byte for byte, as independent runs). Without it, every (scenario, replication) runs from day 0.
+    """
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -128,20 +195,58 @@ def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: 
     result = EnsembleResult(out=out, scenarios=scenarios, seeds=seeds)
     tasks, result.skipped = _pending(out, scenarios, seeds)
     dicts = [s.to_dict() for s in scenarios]
+    # jobs: a list of the tasks each covers
+    if branch and tasks:
+        plan = _branch_plan(scenarios)
+        units: list[list[Task]] = []
+        fn_jobs: list[tuple] = []
+        by_rep: dict[tuple[int, int], list[Task]] = {}
+        for t in tasks:
+            base, day = plan[t.scenario_index]
+            if day == 0:
+                units.append([t])
+                fn_jobs.append((run_replication, (dicts[t.scenario_index], t.seed, scale, t.path)))
+            else:
+                by_rep.setdefault((base, t.rep), []).append(t)
+        n_workers = workers or os.cpu_count() or 1
+        split = max(1, min(n_workers // max(len(by_rep), 1), max((len(v) for v in by_rep.values()), default=1)))
+        for (base, _), group in by_rep.items():
+            for part in (group[k::split] for k in range(split)):
+                if part:
+                    units.append(part)
+                    fn_jobs.append((run_branches, (dicts[base], [(dicts[t.scenario_index], plan[t.scenario_index][1],
+                                                                  t.path) for t in part], part[0].seed, scale)))
+    else:
+        units = [[t] for t in tasks]
+        fn_jobs = [(run_replication, (dicts[t.scenario_index], t.seed, scale, t.path)) for t in tasks]
+
     with tqdm(total=len(scenarios) * len(seeds), initial=result.skipped, unit="rep", desc="replications",
               disable=not progress) as bar:
-        def done(i: int, _, error: str | None) -> None:
+        def record(t: Task, error: str | None) -> None:
             bar.update(1)
-            t = tasks[i]
             if error is None:
                 result.ran += 1
             else:
                 result.failures.append(Failure(scenarios[t.scenario_index].name, t.rep, t.seed, error))
 
-        jobs = [(dicts[t.scenario_index], t.seed, scale, t.path) for t in tasks]
-        run_jobs(run_replication, jobs, done, executor=executor, workers=workers, scheduler=scheduler)
+        def done(i: int, value, error: str | None) -> None:
+            unit = units[i]
+            if fn_jobs[i][0] is run_branches and error is None:
+                for t, e in zip(unit, value):
+                    record(t, e)
+            else:
+                for t in unit:
+                    record(t, error)
+
+        run_jobs(_call, [(fn.__name__, args) for fn, args in fn_jobs], done, executor=executor, workers=workers,
+                 scheduler=scheduler)
     result.wall_s = time.perf_counter() - t0
     return result
+
+
+def _call(name: str, args: tuple):
+    """Run ``name`` (run_replication or run_branches) of this module: looked up when called, in the worker."""
+    return globals()[name](*args)
 
 
 def load_replications(out: Path, sc: Scenario, n_reps: int) -> pd.DataFrame:
@@ -172,11 +277,11 @@ def summarise_folder(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[
 
 def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
                    scale: float | None = None, workers: int | None = None, executor: str = "local",
-                   scheduler: str | None = None, progress: bool = False):
+                   scheduler: str | None = None, progress: bool = False, branch: bool = True):
     """Run an ensemble of several options and summarise it; resumes from what ``out`` already holds.
 
     Returns ``(summary, differences, ensemble_result)``; summary and differences are ``None`` when
-    replications failed. Writes ``out/comparison.json``, ``out/reps/``, ``summary.csv`` and ``differences.csv``.
+    replications failed. ``branch``: share the options' common beginning (see :func:`run_ensemble`). Writes ``out/comparison.json``, ``out/reps/``, ``summary.csv`` and ``differences.csv``.
     """
     scs = [as_scenario(s) for s in scenarios]
     reference = check_names(scs, reference)
@@ -190,7 +295,7 @@ def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10,
     mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "report.md",
                                  "report.html", "plots"])
     result = run_ensemble(scs, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler,
-                          progress=progress)
+                          progress=progress, branch=branch)
     if result.failures:
         return None, None, result
     summary, differences, *_ = summarise_folder(out)
