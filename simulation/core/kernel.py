@@ -553,7 +553,7 @@ class DecisionCalendar:
     def __init__(self, n_days: int, blocks: int = 64):
         self.head = np.full(n_days + 1, -1, dtype=np.int32)
         self.tail = np.full(n_days + 1, -1, dtype=np.int32)
-        self.store = np.empty((blocks, self.BLOCK), dtype=np.int64)
+        self.store = np.zeros((blocks, self.BLOCK), dtype=np.int64)
         self.next = np.full(blocks, -1, dtype=np.int32)
         self.fill = np.zeros(blocks, dtype=np.int32)
         self.free = np.arange(blocks - 1, -1, -1, dtype=np.int32)
@@ -562,7 +562,7 @@ class DecisionCalendar:
     def _grow(self) -> None:
         old = len(self.next)
         new = 2 * old
-        store = np.empty((new, self.BLOCK), dtype=np.int64)
+        store = np.zeros((new, self.BLOCK), dtype=np.int64)
         store[:old] = self.store
         self.store = store
         self.next = np.concatenate([self.next, np.full(new - old, -1, dtype=np.int32)])
