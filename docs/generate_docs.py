@@ -74,14 +74,8 @@ VALIDATED = {
     "policy.change[].from": "a date; required unless `enabled = false`; inside the window",
     "policy.change[].until": "a date after `from`",
     "behaviour.news[].date": "a date; required unless `enabled = false`; inside the window",
-}
-
-# Meanings for the fields declared without a description (better: add one in simulation/scenario/schema.py).
-FALLBACK_MEANING = {
-    "behaviour.news[].name": "Name of the event; a child scenario edits or drops an inherited event by this name.",
-    "behaviour.news[].groups": "Nationality groups the news reaches (default: all groups).",
-    "behaviour.news[].enabled": "Set false in a child scenario to drop an inherited event.",
-    "behaviour.news[].source": "Where the event and its date come from; say if the size of the boost is an assumption.",
+    "population.event[].date": "a date; required unless `enabled = false`; inside the window",
+    "population.event[].until": "a date, not before `date`; days past the window are dropped",
 }
 
 SECTION_INTRO = {
@@ -96,7 +90,8 @@ SECTION_INTRO = {
     "canada": "Claims in Canada (IRCC's referral, the IRB queue, the airport and inland claims of people the model "
               "does not follow), reception in Quebec and its cost, and the shares used to place claimants.",
     "us": "US asylum processing.",
-    "population": "Who is in the US asylum pool and who joins it.",
+    "population": "Who is in the US asylum pool and who joins it, the STCA exceptions people hold (and believe they "
+                  "hold), and the people whose US status ends (status events).",
     "population.event": "A dated status event: people already in the US whose TPS, parole or visa ends. A fitted share "
                         "of them (`population.status_event_share`) consider Canada and join the people deciding.",
     "routes": "Travel cost and physical risk of each route to Canada.",
@@ -107,20 +102,32 @@ KEY_MEANING = {"month": "the month, 'YYYY-MM'", "scenario": "the scenario's name
 HOW = {SUM: "sum over the window's months", LAST: "value in the window's last month", MAX: "largest month of the window"}
 
 EXAMPLE_NOTES = {
-    "calibrated.toml": "Behaviour only, written by `bordersim calibrate`: the fitted values, each with the spread among "
-                       "the best trials in a comment, and the command that reproduces the fit. `history.toml` extends "
-                       "it, so every bundled option uses these values. Run on its own it is the schema defaults with "
-                       "this behaviour.",
-    "calibrated_2017_2019.toml": "The same parameters fitted on 2017-2019 only, for the out-of-sample test of "
-                                 "`bordersim backtest`. No bundled scenario extends it.",
-    "history.toml": "The base of every option: the real rule timeline from 2017-01 to 2024-12 on top of the fitted "
-                    "behaviour of `calibrated.toml`, with dated IRB capacity and background claims, and three news "
-                    "shocks. Shows a dated value as a sub-table (`[canada.irb_decisions_per_month]`) and as an inline "
-                    "table (`pool_entry_share`), bounded changes (`until`) and open-ended ones.",
-    "protocol_2023.toml": "The shortest possible option: inherit everything from `history.toml`, restate the policy date "
-                          "the comparison summaries use, and run two more years.",
+    "calibrated.toml": "Behaviour only, written by `bordersim calibrate`: the fitted values with a comment on each, and "
+                       "the command that reproduces the fit. `history.toml` extends it, so every bundled option uses "
+                       "these values. The bundled file predates the ABC-SMC calibration: its header says it came from "
+                       "the earlier optimiser (Optuna TPE), and it sets eight of the ten fitted parameters; "
+                       "`population.status_event_share` and `behaviour.rule_news_reach` keep their schema defaults until "
+                       "`bordersim calibrate` is rerun (which writes the particle of the posterior with the smallest "
+                       "discrepancy, with the posterior median and 90% interval in a comment). Run on its own it is the "
+                       "schema defaults with this behaviour.",
+    "calibrated_2017_2019.toml": "The same eight parameters, fitted by the earlier optimiser on 2017-2019 only and kept "
+                                 "for comparison: no bundled scenario extends it. The out-of-sample test is now the "
+                                 "rolling-origin backtest (`bordersim backtest --origin`), which recalibrates on the "
+                                 "months before each change.",
+    "history.toml": "The base of every option: the real rule timeline from 2017-01 to 2025-07 (the last month of IRCC's "
+                    "airport and inland claims, a driver) on top of the fitted behaviour of `calibrated.toml`, with "
+                    "dated IRB capacity, Quebec's emergency places and the cost of a place by period, the months IRCC "
+                    "processed intercepted crossers at an inland office, three news shocks and the status events "
+                    "(`[[population.event]]`: Haitian TPS 2017, Nigerian visa overstayers FY2017-FY2018, the 2025 TPS "
+                    "and parole terminations). Shows a dated value as a sub-table (`[canada.irb_decisions_per_month]`) "
+                    "and as an inline table (`pool_entry_share`), bounded changes (`until`) and open-ended ones, and a "
+                    "status event spread over months (`until`).",
+    "protocol_2023.toml": "The reference for the options after 2025: inherit everything from `history.toml`, restate the "
+                          "policy date the comparison summaries use, run to 2026-12, and add the two status events "
+                          "announced after the history's last month (new names, so they are appended to the inherited "
+                          "events).",
     "no_protocol.toml": "Dropping inherited changes by name with `enabled = false`: the counterfactual in which the "
-                        "2004 rules continue.",
+                        "2004 rules continue (the status events still happen).",
     "protocol_without_resettlement.toml": "Dropping one inherited change.",
     "protocol_enforcement_surge.toml": "Adding a change on top of the inherited ones. Changes apply in file order "
                                        "(inherited first), so this one overrides `between_ports_detection` from its date.",
@@ -129,7 +136,18 @@ EXAMPLE_NOTES = {
                                           "and the earlier steps are kept.",
     "roxham_designated_port.toml": "A chain of three files (`roxham_designated_port` -> `no_protocol` -> "
                                    "`protocol_2023` -> `history`) and a lever with named values (`roxham`).",
-    "suspend_stca.toml": "Switching a lever off from a date: `stca_at_ports = false` lets everyone claim at ports.",
+    "suspend_stca.toml": "Switching levers off from a date: `stca_at_ports = false` lets everyone claim at ports, and "
+                         "`stca_between_ports = false` keeps the Protocol off.",
+    "canada_2025_eligibility.toml": "The Bill C-12 option: one change turns on both levers, "
+                                    "`late_between_ports_claims_barred` and `one_year_bar`, from royal assent "
+                                    "(2026-03-26). The law reaches back to claims made from 2025-06-03; the model does "
+                                    "not (see [Bill C-12 in the ODD](ODD.md#710-bill-c-12-claims-barred-from-the-irb)).",
+    "stca_struck_down.toml": "An option that did not happen: from 2025-09-01 both STCA levers are off, as if a court's "
+                             "declaration of invalidity took effect at once. Its `policy_date` is the date of the change: "
+                             "the comparison windows start there when it is the reference.",
+    "terminate_stca.toml": "Like `stca_struck_down.toml`, but the STCA ends on 2026-02-01, six months after an assumed "
+                           "notice of termination (IRPR s.159.7(5) ends the STCA rules on the day the notice sets; the "
+                           "six-month notice of the treaty's Art. 10 is unconfirmed in `docs/legal_basis.md`).",
 }
 
 EXAMPLE_FILE = "protocol_30_days.toml"
@@ -262,9 +280,9 @@ def default_text(field: FieldInfo) -> str:
 def row_of(table: str, path: str, key: str, field: FieldInfo) -> Row:
     kind = kind_of(field)
     bounds = range_text(bounds_of(field))
-    meaning = field.description or FALLBACK_MEANING.get(path)
+    meaning = field.description
     if not meaning:
-        raise SystemExit(f"generate_docs: {path} has no description in the schema and no fallback here")
+        raise SystemExit(f"generate_docs: {path} has no description; add one where it is declared in simulation/scenario/")
     return Row(table, path, key, kind, type_text(field),
                f"each value {bounds}" if bounds and kind != PLAIN else bounds, VALIDATED.get(path, ""),
                default_text(field), unit_of(field) or "—", source_of(field) or "—", meaning)
@@ -339,8 +357,9 @@ def parameter_table() -> str:
              r.unit, r.source, r.meaning] for r in schema_rows()]
     return "\n".join([
         table(["key path", "kind", "default", "range", "unit", "source", "meaning"], rows), "",
-        "**Fitted by `bordersim calibrate`** (`PARAMETERS` in `simulation/experiments/calibration.py`): the "
-        "parameters the calibration searches, their ranges and the values the bundled scenarios use:", "",
+        "**Fitted by `bordersim calibrate`** (`PRIORS` in `simulation/experiments/calibration.py`): the parameters "
+        "ABC-SMC fits, their priors, and the values the bundled scenarios use (those of `scenarios/calibrated.toml`; a "
+        "key it does not set keeps its schema default):", "",
         fitted_table(), "",
         "**Where the bundled history departs from the defaults**: the keys whose value in `scenarios/history.toml` "
         "(with what it extends) differs from the schema default above, and the file that sets each one:", "",
@@ -377,12 +396,19 @@ def readme_columns() -> str:
 
 
 def fitted_table() -> str:
-    from simulation.experiments.calibration import PARAMETERS
+    from simulation.experiments.calibration import PRIORS
 
-    fitted = load_scenario(SCENARIO_DIR / "calibrated.toml").to_dict()
-    rows = [[f"`{key}`", f"{lo:g} .. {hi:g}" + (" (log scale)" if log else ""), f"`{value_at(fitted, key):.4g}`"]
-            for key, (lo, hi, log) in PARAMETERS.items()]
-    return table(["key path", "search range", "in `scenarios/calibrated.toml`"], rows)
+    path = SCENARIO_DIR / "calibrated.toml"
+    raw, fitted, default = tomllib.loads(path.read_text()), load_scenario(path).to_dict(), Scenario().to_dict()
+    rows = []
+    for key, (lo, hi, log) in PRIORS.items():
+        prior = f"{'log-uniform' if log else 'uniform'}, {lo:g} .. {hi:g}"
+        if has(raw, key):
+            value = f"`{value_at(fitted, key):.4g}`"
+        else:
+            value = f"not set: schema default `{value_at(default, key) if has(default, key) else 0.0:g}`"
+        rows.append([f"`{key}`", prior, value])
+    return table(["key path", "prior (ABC-SMC)", "in `scenarios/calibrated.toml`"], rows)
 
 
 def value_at(d: dict, path: str):

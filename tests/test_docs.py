@@ -121,6 +121,30 @@ def test_every_simulation_path_named_in_the_docs_exists(doc, text):
     assert not missing, f"{doc} names paths that do not exist: {missing}"
 
 
+def _hand_written(text: str) -> str:
+    """``text`` without its generated blocks."""
+    for name in re.findall(r"<!-- ([\w-]+):start -->", text):
+        text = text.replace(_block(text, name), "")
+    return text
+
+
+def _scenario_examples(text: str) -> list[str]:
+    """The hand-written TOML examples that are whole scenario files (they extend a bundled one)."""
+    return [b for b in re.findall(r"```toml\n(.*?)```", _hand_written(text), re.S) if 'extends = "' in b]
+
+
+def test_the_docs_have_scenario_examples():
+    assert _scenario_examples(SCENARIOS) and _scenario_examples(README)
+
+
+@pytest.mark.parametrize(("doc", "text"), [("README.md", README), ("docs/scenarios.md", SCENARIOS)])
+def test_every_hand_written_scenario_example_loads(doc, text):
+    """A scenario written by hand in the docs is loaded by the real loader, as if it sat in scenarios/."""
+    for example in _scenario_examples(text):
+        sc, err = GEN.load_text(example, "example.toml")
+        assert sc is not None, f"a scenario example in {doc} does not load: {err}"
+
+
 def test_subcommands_are_found():
     parsers = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     assert set(COMMANDS) == set(parsers[0].choices)

@@ -243,8 +243,26 @@ class BorderModel(mesa.Model):
         self.recorder.add("status_event_arrivals", int(np.count_nonzero(~p.has_case[ids])))
         # people of a status event who consider Canada know of the routes north (that is what considering means)
         p.aware[ids] = p.aware_at_entry[ids] | ~p.has_case[ids]
-        p.known_regime[ids] = p.known_regime[p.contacts[ids, 0]] if d > 0 else self.regime_of_day[d]
+        self._learn_rules_from_first_contact(d, ids)
         self._schedule(d, ids)
+
+    def _learn_rules_from_first_contact(self, d: int, ids: np.ndarray) -> None:
+        """Newcomers believe the rules their first contact believes; on the first day, the rules in force.
+
+        A contact who arrived the same day learns first (a contact always has a smaller id), so a newcomer whose
+        contact is a newcomer too gets that contact's belief, not an unset one."""
+        p = self.people
+        if d == 0:
+            p.known_regime[ids] = self.regime_of_day[d]
+            return
+        first = p.contacts[ids, 0]
+        todo = np.ones(len(ids), dtype=bool)
+        while todo.any():
+            ready = todo & ~np.isin(first, ids[todo])  # the contact entered earlier, or has learnt already today
+            if not ready.any():  # cannot happen (contacts have smaller ids); guard against a loop all the same
+                ready = todo
+            p.known_regime[ids[ready]] = p.known_regime[first[ready]]
+            todo &= ~ready
 
     def _humanitarian(self, d: int, rules: R.RuleSet, arrivals: np.ndarray) -> np.ndarray:
         """The humanitarian pathway: places used today, and the would-be US arrivals it diverts upstream.
@@ -553,15 +571,12 @@ class BorderModel(mesa.Model):
         ids = np.concatenate([b[0] for b in batches])
         in_quebec = np.concatenate([b[1] for b in batches])
         self.recorder.add("hidden_past_window", len(ids))
-        if rules.late_between_ports_claims_barred:
-            # no referral to the IRB: a pre-removal risk assessment only
-            self._move(ids, State.BARRED)
-            self.recorder.add("claims_barred", len(ids))
-            return
-        self._claim(d, ids, "inland", in_quebec)
+        # a claim made more than 14 days after entering between ports is barred from the IRB under Bill C-12
+        self._claim(d, ids, "inland", in_quebec, barred=rules.late_between_ports_claims_barred)
 
-    def _claim(self, d: int, ids: np.ndarray, office: str, in_quebec: np.ndarray) -> None:
-        """Claims by modelled people at an IRCC ``office``: referred (or not), queued, sheltered in Quebec."""
+    def _claim(self, d: int, ids: np.ndarray, office: str, in_quebec: np.ndarray, barred: bool = False) -> None:
+        """Claims by modelled people at an IRCC ``office``: counted, then barred, not referred, or queued for the
+        IRB; claimants in Quebec who need it get a place."""
         if len(ids) == 0:
             return
         ca, rec = self.spec.canada, self.recorder
@@ -573,6 +588,11 @@ class BorderModel(mesa.Model):
             k = 0 if office == "airport" else 2
             self._exogenous_owed[k] -= in_quebec.sum()
             self._exogenous_owed[k + 1] -= len(ids) - in_quebec.sum()
+        rec.add("quebec_reception_intake", int(in_quebec.sum()))
+        if barred:  # no referral to the IRB: a pre-removal risk assessment only
+            self._move(ids, State.BARRED)
+            rec.add("claims_barred", len(ids))
+            return
         referred = self.streams.uniform("referral", d, ids) < ca.referral_share
         self._move(ids[~referred], State.NOT_REFERRED)
         rec.add("claims_not_referred", int(np.count_nonzero(~referred)))
@@ -580,7 +600,6 @@ class BorderModel(mesa.Model):
         self._move(ids, State.CLAIMANT)
         self.claims.enqueue(ids, in_quebec)
         need = in_quebec & (self.streams.uniform("shelter_need", d, ids) < ca.shelter_need_share)
-        rec.add("quebec_reception_intake", int(in_quebec.sum()))
         sheltered = ids[need]
         stays = -ca.shelter_stay_days * np.log(self.streams.uniform("shelter_stay", d, sheltered))
         self._shelter(d, stays)

@@ -58,8 +58,10 @@ class EngineSampler(Sampler):
         root = np.random.SeedSequence([self.seed, key])
         evaluated = accepted = batch_no = 0
         while accepted < n and evaluated < max_eval:
-            # enough jobs for the missing particles at the last acceptance rate (not the worker count: determinism)
-            size = int(min(max(np.ceil((n - accepted) / max(self._acceptance, 0.02) * 1.2), self.min_batch),
+            # enough jobs for the missing particles at the last acceptance rate (not the worker count: determinism);
+            # pyabc's first sample from the prior accepts every particle
+            rate = 1.0 if all_accepted else max(self._acceptance, 0.02)
+            size = int(min(max(np.ceil((n - accepted) / rate * (1.0 if all_accepted else 1.2)), self.min_batch),
                            max_eval - evaluated if np.isfinite(max_eval) else 10**9))
             seeds = [int(c.generate_state(1, np.uint32)[0]) for c in root.spawn(size)]
             results: list = [None] * size
@@ -82,7 +84,8 @@ class EngineSampler(Sampler):
                 accepted += bool(particle.accepted)
             if self.progress is not None:
                 self.progress(t, evaluated, accepted, n)
-        self._acceptance = max(accepted / max(evaluated, 1), 0.02)
+        if not all_accepted:
+            self._acceptance = max(accepted / max(evaluated, 1), 0.02)
         self.nr_evaluations_ = evaluated
         if sample.n_accepted < n:
             sample.ok = False

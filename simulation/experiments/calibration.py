@@ -38,6 +38,7 @@ import pandas as pd
 from .. import data
 from ..calendar import months_between, parse_date
 from ..scenario import Scenario, scenario_from_dict
+from ..scenario.variants import truncated, with_values
 from ..scenario.groups import GROUPS
 from .engine import Engine
 from .run import simulate
@@ -116,43 +117,6 @@ def observed() -> Observed:
 #: RCMP interceptions in Canada 2020-04 .. 2020-12: DERIVED, 3,302 in 2020 less 3,007 from 2020-01-01 to
 #: 2020-03-19 (Public Safety binder 2020-07; domain brief); the days 2020-03-20 .. 31 are counted in it too.
 COVID_2020_INTERCEPTIONS = 3302.0 - 3007.0
-
-
-def set_path(d: dict, path: str, value) -> None:
-    keys = path.split(".")
-    for k in keys[:-1]:
-        d = d.setdefault(k, {})
-    d[keys[-1]] = value
-
-
-def get_path(sc: Scenario, path: str, default: float = 0.0) -> float:
-    d = sc.to_dict()
-    for k in path.split("."):
-        if not isinstance(d, dict) or k not in d:
-            return default
-        d = d[k]
-    return float(d)
-
-
-def truncated(sc: Scenario, end: str) -> Scenario:
-    """The scenario run only to ``end`` (changes starting later are dropped): calibration needs no more."""
-    d = sc.to_dict()
-    d["time"]["end"] = min(end, d["time"]["end"])
-    last = parse_date(d["time"]["end"])
-    for c in d["policy"]["change"]:
-        if c.get("from") and parse_date(c["from"]) > last:
-            c["enabled"] = False
-    for n in d["behaviour"]["news"] + d["population"]["event"]:
-        if n.get("date") and parse_date(n["date"]) > last:
-            n["enabled"] = False
-    return scenario_from_dict(d)
-
-
-def with_values(sc: Scenario, values: dict[str, float]) -> Scenario:
-    d = sc.to_dict()
-    for path, v in values.items():
-        set_path(d, path, float(v))
-    return scenario_from_dict(d)
 
 
 def _log_error(sim: np.ndarray, obs: np.ndarray) -> float:

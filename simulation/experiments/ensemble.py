@@ -24,12 +24,15 @@ import pandas as pd
 from ..core.model import BorderModel
 from ..files import claim_output_dir, mark_folder, to_csv_bytes, write_atomic, write_json
 from ..scenario import Scenario, scenario_from_dict
+from ..scenario.variants import with_values
 from . import branching
 from .branching import Snapshot
 from .engine import EnsembleError, error_text, replication_seeds, run_jobs, storage_error
+from .posterior import digest as posterior_digest
+from .posterior import draws, load_posterior, parameters
 from .run import as_scenario, simulate
 from .storage import encode_rep, read_rep, rep_path
-from .summary import summarise
+from .summary import convergence, summarise
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Task:
     rep: int
     seed: int
     path: str
+    values: dict | None = None  # the replication's parameter set, from a posterior
 
 
 @dataclass
@@ -53,21 +57,23 @@ class EnsembleResult:
     out: Path
     scenarios: list[Scenario]
     seeds: list[int]
+    parameter_sets: list[dict] | None = None
     ran: int = 0
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
     wall_s: float = 0.0
 
 
-def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, start=None) -> tuple[str, float]:
-    """Run one replication and write it atomically. Runs in a worker process.
+def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, values: dict | None = None,
+                    start=None) -> tuple[str, float]:
+    """Run one replication (with ``values`` set, a posterior's parameter set) and write it atomically. In a worker.
 
     ``start``: continue from this :class:`~simulation.experiments.branching.Snapshot` (a state the
     scenario shares), or continue this very model (of the same scenario), instead of starting at day 0.
     """
     t0 = time.perf_counter()
     if start is None or isinstance(start, Snapshot):
-        result = simulate(scenario_from_dict(scenario_dict), seed=seed, scale=scale, start=start, commit=False)
+        result = simulate(_scenario(scenario_dict, values), seed=seed, scale=scale, start=start, commit=False)
     else:
         result = simulate(model=start, commit=False)
     monthly = result.monthly.assign(rep_seed=seed)
@@ -80,19 +86,29 @@ def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, sta
     return path, time.perf_counter() - t0
 
 
-def run_branches(base_dict: dict, options: list[tuple[dict, int, str]], seed: int, scale: float) -> list[str | None]:
+def _scenario(scenario_dict: dict, values: dict | None) -> Scenario:
+    sc = scenario_from_dict(scenario_dict)
+    if values:
+        sc = with_values(sc, {k: v for k, v in values.items() if k != "row"}, origin="posterior")
+    return sc
+
+
+def run_branches(base_dict: dict, options: list[tuple[dict, int, str]], seed: int, scale: float,
+                 values: dict | None = None) -> list[str | None]:
     """One replication of several options that share their beginning with ``base_dict``, in one worker.
 
     ``options`` are (scenario, branch day, path): the base is simulated once, up to each distinct branch
     day in turn; there its state is snapshotted and every option branching that day continues from the
     snapshot (:func:`run_replication` with ``start``). An option whose branch day is the base's last day
-    is the base itself: the base model finishes as it. Returns, per option, None or the error that stopped
-    it (the others go on); an error of the base's own path fails the whole job.
+    is the base itself: the base model finishes as it. ``values``: the replication's parameter set (the same
+    for every option). Returns, per option, None or the error that stopped it (the others go on); an
+    error on the base's own path fails the whole job.
     """
-    base = scenario_from_dict(base_dict)
+    base = _scenario(base_dict, values)
     base = base.model_copy(update={"run": base.run.model_copy(update={"seed": seed, "scale": scale})})
     model = BorderModel(base)
     errors: list[str | None] = [None] * len(options)
+    extra = {"values": values} if values else {}
     order = sorted(range(len(options)), key=lambda i: options[i][1])
     for day in sorted({options[i][1] for i in order}):
         branching.run_until(model, day)
@@ -102,7 +118,7 @@ def run_branches(base_dict: dict, options: list[tuple[dict, int, str]], seed: in
         for i in here:
             scenario_dict, _, path = options[i]
             try:
-                run_replication(scenario_dict, seed, scale, path, start=snap if snap is not None else model)
+                run_replication(scenario_dict, seed, scale, path, start=snap if snap is not None else model, **extra)
             except Exception as e:  # noqa: BLE001 - report this option, go on with the others
                 if storage_error(e):
                     raise
@@ -130,15 +146,16 @@ def _branch_plan(scenarios: list[Scenario]) -> list[tuple[int, int]]:
     return plan
 
 
-def _pending(out: Path, scenarios: list[Scenario], seeds: list[int]) -> tuple[list[Task], int]:
+def _pending(out: Path, scenarios: list[Scenario], seeds: list[int], sets: list[dict] | None = None,
+             tag: str = "") -> tuple[list[Task], int]:
     tasks, done = [], 0
     for si, sc in enumerate(scenarios):
         for rep, seed in enumerate(seeds):
-            path = rep_path(out, sc, rep)
+            path = rep_path(out, sc, rep, tag)
             if path.exists() and read_rep(path) is not None:
                 done += 1
                 continue
-            tasks.append(Task(si, rep, seed, str(path)))
+            tasks.append(Task(si, rep, seed, str(path), sets[rep] if sets else None))
     return tasks, done
 
 
@@ -156,7 +173,9 @@ def check_names(scenarios: list[Scenario], reference: str | None) -> str:
     return reference
 
 
-def write_manifest(out: Path, scenarios: list[Scenario], reference: str, seeds: list[int], master_seed: int, scale: float) -> None:
+def write_manifest(out: Path, scenarios: list[Scenario], reference: str, seeds: list[int], master_seed: int,
+                   scale: float, posterior: dict | None = None) -> None:
+    """comparison.json: what was compared, with which seeds and (with a posterior) which parameter sets."""
     write_json(
         Path(out) / "comparison.json",
         {
@@ -164,6 +183,7 @@ def write_manifest(out: Path, scenarios: list[Scenario], reference: str, seeds: 
             "master_seed": master_seed,
             "scale": scale,
             "seeds": seeds,
+            "posterior": posterior,
             "scenarios": [{"name": s.name, "digest": s.digest(), "resolved": s.to_dict()} for s in scenarios],
         },
     )
@@ -181,9 +201,10 @@ def read_manifest(out: Path) -> dict:
 
 def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: float, executor: str = "local",
                  workers: int | None = None, scheduler: str | None = None, progress: bool = True,
-                 branch: bool = True) -> EnsembleResult:
+                 parameter_sets: list[dict] | None = None, posterior_tag: str = "", branch: bool = True) -> EnsembleResult:
     """Run every (scenario, replication) not yet on disk. Failures are collected, not raised.
 
+    With ``parameter_sets`` (one per replication, from a posterior), replication ``i`` of every scenario uses set ``i``.
     With ``branch`` (the default), options that share their beginning are simulated once up to where they
     differ, per replication, and continue from a snapshot there (:func:`run_branches`; the same results,
     byte for byte, as independent runs). Without it, every (scenario, replication) runs from day 0.
@@ -192,33 +213,34 @@ def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: 
 
     t0 = time.perf_counter()
     out = Path(out)
-    result = EnsembleResult(out=out, scenarios=scenarios, seeds=seeds)
-    tasks, result.skipped = _pending(out, scenarios, seeds)
+    result = EnsembleResult(out=out, scenarios=scenarios, seeds=seeds, parameter_sets=parameter_sets)
+    tasks, result.skipped = _pending(out, scenarios, seeds, parameter_sets, posterior_tag)
     dicts = [s.to_dict() for s in scenarios]
-    # jobs: a list of the tasks each covers
-    if branch and tasks:
-        plan = _branch_plan(scenarios)
-        units: list[list[Task]] = []
-        fn_jobs: list[tuple] = []
-        by_rep: dict[tuple[int, int], list[Task]] = {}
-        for t in tasks:
-            base, day = plan[t.scenario_index]
-            if day == 0:
-                units.append([t])
-                fn_jobs.append((run_replication, (dicts[t.scenario_index], t.seed, scale, t.path)))
-            else:
-                by_rep.setdefault((base, t.rep), []).append(t)
-        n_workers = workers or os.cpu_count() or 1
-        split = max(1, min(n_workers // max(len(by_rep), 1), max((len(v) for v in by_rep.values()), default=1)))
-        for (base, _), group in by_rep.items():
-            for part in (group[k::split] for k in range(split)):
-                if part:
-                    units.append(part)
-                    fn_jobs.append((run_branches, (dicts[base], [(dicts[t.scenario_index], plan[t.scenario_index][1],
-                                                                  t.path) for t in part], part[0].seed, scale)))
-    else:
-        units = [[t] for t in tasks]
-        fn_jobs = [(run_replication, (dicts[t.scenario_index], t.seed, scale, t.path)) for t in tasks]
+
+    def extra(t: Task) -> dict:
+        return {"values": t.values} if t.values else {}
+
+    # jobs, and the tasks each covers
+    units: list[list[Task]] = []
+    fn_jobs: list[tuple[str, tuple, dict]] = []
+    by_rep: dict[tuple[int, int], list[Task]] = {}
+    plan = _branch_plan(scenarios) if branch and tasks else [(i, 0) for i in range(len(scenarios))]
+    for t in tasks:
+        base, day = plan[t.scenario_index]
+        if day == 0:
+            units.append([t])
+            fn_jobs.append(("run_replication", (dicts[t.scenario_index], t.seed, scale, t.path), extra(t)))
+        else:
+            by_rep.setdefault((base, t.rep), []).append(t)
+    # few replications and many workers: a replication's options are split between jobs (each simulates the prefix)
+    n_workers = workers or os.cpu_count() or 1
+    split = max(1, min(n_workers // max(len(by_rep), 1), max((len(v) for v in by_rep.values()), default=1)))
+    for (base, _), group in by_rep.items():
+        for part in (group[k::split] for k in range(split)):
+            if part:
+                units.append(part)
+                options = [(dicts[t.scenario_index], plan[t.scenario_index][1], t.path) for t in part]
+                fn_jobs.append(("run_branches", (dicts[base], options, part[0].seed, scale), extra(part[0])))
 
     with tqdm(total=len(scenarios) * len(seeds), initial=result.skipped, unit="rep", desc="replications",
               disable=not progress) as bar:
@@ -230,32 +252,31 @@ def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: 
                 result.failures.append(Failure(scenarios[t.scenario_index].name, t.rep, t.seed, error))
 
         def done(i: int, value, error: str | None) -> None:
-            unit = units[i]
-            if fn_jobs[i][0] is run_branches and error is None:
-                for t, e in zip(unit, value):
+            if fn_jobs[i][0] == "run_branches" and error is None:
+                for t, e in zip(units[i], value):
                     record(t, e)
             else:
-                for t in unit:
+                for t in units[i]:
                     record(t, error)
 
-        run_jobs(_call, [(fn.__name__, args) for fn, args in fn_jobs], done, executor=executor, workers=workers,
-                 scheduler=scheduler)
+        run_jobs(_call, fn_jobs, done, executor=executor, workers=workers, scheduler=scheduler)
     result.wall_s = time.perf_counter() - t0
     return result
 
 
-def _call(name: str, args: tuple):
-    """Run ``name`` (run_replication or run_branches) of this module: looked up when called, in the worker."""
-    return globals()[name](*args)
+def _call(name: str, args: tuple, kwargs: dict):
+    """Run ``name`` (run_replication or run_branches) of this module, looked up when called (in the worker)."""
+    return globals()[name](*args, **kwargs)
 
 
-def load_replications(out: Path, sc: Scenario, n_reps: int) -> pd.DataFrame:
+def load_replications(out: Path, sc: Scenario, n_reps: int, posterior_tag: str = "") -> pd.DataFrame:
     """All stored replications of one scenario, in replication order, with a ``rep`` column."""
     frames = []
     for rep in range(n_reps):
-        df = read_rep(rep_path(out, sc, rep))
+        df = read_rep(rep_path(out, sc, rep, posterior_tag))
         if df is None:
-            raise EnsembleError(f"{rep_path(out, sc, rep)}: missing, unreadable or corrupted; rerun 'bordersim compare' to complete it")
+            raise EnsembleError(f"{rep_path(out, sc, rep, posterior_tag)}: missing, unreadable or corrupted; "
+                                "rerun 'bordersim compare' to complete it")
         frames.append(df.assign(rep=rep))
     return pd.concat(frames, ignore_index=True)
 
@@ -268,20 +289,25 @@ def summarise_folder(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[
     manifest = read_manifest(out)
     scenarios = [scenario_from_dict(s["resolved"]) for s in manifest["scenarios"]]
     n = len(manifest["seeds"])
-    per_scenario = {s.name: load_replications(out, s, n) for s in scenarios}
-    summary, differences = summarise(per_scenario, scenarios, manifest["reference"])
+    post = manifest.get("posterior") or {}
+    per_scenario = {s.name: load_replications(out, s, n, post.get("digest", "")) for s in scenarios}
+    summary, differences = summarise(per_scenario, scenarios, manifest["reference"], post.get("sets"))
     write_atomic(out / "summary.csv", to_csv_bytes(summary))
     write_atomic(out / "differences.csv", to_csv_bytes(differences))
+    write_atomic(out / "convergence.csv", to_csv_bytes(convergence(per_scenario, scenarios, manifest["reference"])))
     return summary, differences, manifest, scenarios, per_scenario
 
 
 def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
                    scale: float | None = None, workers: int | None = None, executor: str = "local",
-                   scheduler: str | None = None, progress: bool = False, branch: bool = True):
+                   scheduler: str | None = None, progress: bool = False, posterior=None, branch: bool = True):
     """Run an ensemble of several options and summarise it; resumes from what ``out`` already holds.
 
-    Returns ``(summary, differences, ensemble_result)``; summary and differences are ``None`` when
-    replications failed. ``branch``: share the options' common beginning (see :func:`run_ensemble`). Writes ``out/comparison.json``, ``out/reps/``, ``summary.csv`` and ``differences.csv``.
+    ``posterior``: a posterior file (or its DataFrame): replication ``i`` of every option then uses parameter set
+    ``i``, resampled by weight from the master seed. ``branch``: share the options' common beginning (see
+    :func:`run_ensemble`; the same results). Returns ``(summary, differences, ensemble_result)``; summary
+    and differences are ``None`` when replications failed. Writes ``out/comparison.json``, ``out/reps/``,
+    ``summary.csv`` and ``differences.csv``.
     """
     scs = [as_scenario(s) for s in scenarios]
     reference = check_names(scs, reference)
@@ -289,13 +315,21 @@ def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10,
     scale = scs[0].run.scale if scale is None else scale
     scs = [s.model_copy(update={"run": s.run.model_copy(update={"scale": scale, "seed": master_seed})}) for s in scs]
     seeds = replication_seeds(master_seed, reps)
+    post, sets, tag = None, None, ""
+    if posterior is not None:
+        table = posterior if isinstance(posterior, pd.DataFrame) else load_posterior(posterior)
+        tag = posterior_digest(table)
+        sets = draws(table, master_seed, reps)
+        post = {"file": table.attrs.get("file", ""), "digest": tag, "parameters": parameters(table), "sets": sets}
+        for sc in scs:  # every key must be one the scenario knows, with an allowed value: fail before running
+            with_values(sc, {k: v for k, v in sets[0].items() if k != "row"}, origin=f"--posterior {post['file']}")
     out = claim_output_dir(Path(out), "compare")
     out.mkdir(parents=True, exist_ok=True)
-    write_manifest(out, scs, reference, seeds, master_seed, scale)
-    mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "report.md",
+    write_manifest(out, scs, reference, seeds, master_seed, scale, post)
+    mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "convergence.csv", "report.md",
                                  "report.html", "plots"])
     result = run_ensemble(scs, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler,
-                          progress=progress, branch=branch)
+                          progress=progress, parameter_sets=sets, posterior_tag=tag, branch=branch)
     if result.failures:
         return None, None, result
     summary, differences, *_ = summarise_folder(out)

@@ -116,3 +116,55 @@ def summary_table(summary: pd.DataFrame) -> list[str]:
         lines.append(f"| `{r.parameter}` | {prior} | {r.best:.3g} | {r.p50:.3g} [{r.p05:.3g}, {r.p95:.3g}] | "
                      f"{r.interval_vs_prior:.2f} | {verdict(r.interval_vs_prior)} |")
     return lines
+
+
+def write_calibration_docs(folder: Path, docs: Path) -> None:
+    """docs/calibration.md from a calibration folder: what was fitted, the posterior, what the data pin down."""
+    folder, docs = Path(folder), Path(docs)
+    summary = pd.read_csv(folder / "posterior_summary.csv")
+    gens = pd.read_csv(folder / "generations.csv")
+    posterior = pd.read_csv(folder / "posterior.csv")
+    header = [line[2:] for line in (folder / "calibrated.toml").read_text().splitlines() if line.startswith("# ")]
+    img = docs.parent / "img" / "calibration"
+    img.mkdir(parents=True, exist_ok=True)
+    for name in ("marginals", "pairs"):
+        write_atomic(img / f"{name}.png", (folder / "plots" / f"{name}.png").read_bytes())
+    fit = next((line.split('"')[1] for line in (folder / "calibrated.toml").read_text().splitlines()
+                if line.startswith("calibrated_on")), "")
+    ww = summary.set_index("parameter").loc["behaviour.w_wait"] if "behaviour.w_wait" in set(summary.parameter) else None
+    lines = ["# Calibration: a posterior sample of the behaviour", "",
+             "Produced by `bordersim calibrate` (do not edit by hand). Method: approximate Bayesian computation by "
+             "sequential Monte Carlo (ABC-SMC, pyabc; the runs go through bordersim's replication engine, so the "
+             "sample is the same whatever the number of workers). Each particle is one run of "
+             f"`scenarios/history.toml` with its own seed, fitted on **{fit}** only: nothing after 2023-03 (the "
+             "Additional Protocol and after) was used.", ""]
+    lines += [f"- {h}" for h in header]
+    lines += ["", "The discrepancy adds the errors of five observed patterns (each about 0 for a perfect fit; "
+              "`simulation/experiments/calibration.py`): monthly RCMP interceptions in Quebec; monthly IRCC claims "
+              "in Quebec at border and inland offices (which cover the months RCMP did not publish, the COVID months "
+              "among them); yearly irregular and land-port claims; the nationality mix of irregular claimants; and "
+              "interceptions in Canada from April to December 2020.", "",
+              "## Generations", "", "| generation | threshold | runs | particles | acceptance |", "|---|---|---|---|---|"]
+    lines += [f"| {int(r.generation)} | {r.threshold:.3f} | {int(r.runs)} | {int(r.particles)} | {r.acceptance:.0%} |"
+              for _, r in gens.iterrows()]
+    lines += ["", "## The posterior, parameter by parameter", "",
+              f"{len(posterior)} weighted particles. The last columns compare the width of the 90% posterior interval "
+              f"with the prior's: at most {PINNED} the data pin the parameter down, up to {INFORMED} they narrow it, "
+              "above that the posterior is about the prior (the data cannot identify it).", ""]
+    lines += summary_table(summary)
+    lines += ["", "![Posterior marginals](img/calibration/marginals.png)", "",
+              "Pairs show which parameters trade off against each other (a ridge: the data fix a combination, not each "
+              "one):", "", "![Posterior pairs](img/calibration/pairs.png)", ""]
+    if ww is not None:
+        lines += ["## Do long US waits push people north? (`behaviour.w_wait`)", "",
+                  f"Posterior median {ww.p50:.3g}, 90% interval [{ww.p05:.3g}, {ww.p95:.3g}] on a prior of "
+                  f"{ww.prior_low:g} .. {ww.prior_high:g}: the interval is {ww.interval_vs_prior:.0%} of the prior's "
+                  f"({verdict(ww.interval_vs_prior)}). The data vary in the US wait over time (the modelled US backlog "
+                  "grows from 2021) but the surge of 2022 is also explained by awareness and the reopening, so the two "
+                  "trade off. Every comparison run with `--posterior` carries this uncertainty, and "
+                  "`bordersim sensitivity` treats `behaviour.w_wait` as an uncertain parameter.", ""]
+    lines += ["## Posterior-predictive checks", "",
+              "`bordersim backtest --posterior` runs the history with one parameter set per replication and checks "
+              "each observed pattern (monthly interceptions, claims by office type and province, IRB pending, reception "
+              "intake) against the simulated bands: see [validation.md](validation.md#posterior-predictive-checks-in-sample).", ""]
+    write_atomic(docs, "\n".join(lines).encode())

@@ -1,10 +1,10 @@
 """The ``bordersim`` command.
 
     bordersim run SCENARIO --out DIR [--seed N] [--scale X] [--quiet]
-    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--workers N] [--executor local|dask]
+    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--posterior FILE] [--workers N] [--executor local|dask]
     bordersim report DIR
-    bordersim calibrate SCENARIO --fit 2017-01:2019-12,2021-12:2022-12 --out DIR [--trials N] [--seeds N] [--docs FILE]
-    bordersim backtest --out DIR [--calibration FILE...] [--reps N] [--scale X] [--docs FILE]
+    bordersim calibrate SCENARIO --fit 2017-01:2023-03 --out DIR [--population N] [--generations N] [--docs FILE]
+    bordersim backtest --out DIR [--posterior FILE] [--origin DATE|all] [--reps N] [--scale X] [--docs FILE]
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
     bordersim sensitivity SCENARIO --method morris|sobol --params 'behaviour.*' --samples N --out DIR [--scale X] [--workers N]
@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
     cmp_.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
     cmp_.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cmp_.add_argument("--posterior", type=Path, default=None,
+                      help="posterior.csv from 'bordersim calibrate': replication i of every option uses parameter set i "
+                           "(resampled by weight), so intervals carry the parameters' uncertainty as well as chance")
     cmp_.add_argument("--no-plots", action="store_true", help="skip the plots")
     cmp_.add_argument("--no-branch", action="store_true",
                       help="run every option from the start (default: options that share their beginning simulate it "
@@ -122,13 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
     cal.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
     cal.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cal.add_argument("--docs", type=Path, default=None, help="also write the page for the docs here (docs/calibration.md)")
     cal.add_argument("--quiet", action="store_true", help="no per-generation progress")
 
-    bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
+    bt = sub.add_parser("backtest", help="score the calibrated history against what was observed (targets, held-out "
+                                         "outcomes) and run rolling-origin backtests")
     bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml",
                     help="the history scenario to run (default scenarios/history.toml)")
-    bt.add_argument("--calibration", type=Path, nargs="+", default=None,
-                    help="calibrated behaviour files (default: scenarios/calibrated*.toml)")
+    bt.add_argument("--posterior", type=Path, default=None,
+                    help="posterior.csv: replication i uses parameter set i (default: the calibrated point only)")
+    bt.add_argument("--origin", action="append", default=None, metavar="DATE",
+                    help="also a rolling-origin backtest: calibrate before DATE only and predict the change "
+                         "(2020-03-21, 2021-11-21, 2022-06-30, or all; repeatable)")
+    bt.add_argument("--population", type=_positive_int("--population"), default=32,
+                    help="ABC-SMC particles for a rolling-origin calibration (default 32)")
+    bt.add_argument("--generations", type=_positive_int("--generations"), default=3,
+                    help="ABC-SMC generations for a rolling-origin calibration (default 3)")
     bt.add_argument("--out", type=Path, required=True, help="output folder")
     bt.add_argument("--reps", type=_positive_int("--reps"), default=10, help="replications (default 10)")
     bt.add_argument("--seed", type=_seed, default=1, help="master seed of the replications (default 1)")
@@ -240,10 +252,16 @@ def cmd_compare(args) -> int:
     scenarios = [load_scenario(p) for p in args.scenarios]
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
+    from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
+
+    if args.reps < MIN_REPS:
+        enough = "no intervals will be shown" if args.reps < MIN_REPS_FOR_INTERVAL else "its 90% intervals are not settled"
+        print(f"bordersim: warning: {args.reps} replications: {enough}; use --reps {MIN_REPS} or more for results "
+              "you mean to quote (see the report's section on replications)", file=sys.stderr)
     summary, _, result = compare(
         scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
-        plots=not args.no_plots, branch=not args.no_branch,
+        plots=not args.no_plots, posterior=args.posterior, branch=not args.no_branch,
     )
     print(f"{result.ran} replications run, {result.skipped} already on disk, {len(result.failures)} failed "
           f"({result.wall_s:.1f} s)")
@@ -270,7 +288,7 @@ def cmd_calibrate(args) -> int:
     from ..experiments.calibration import calibrate
     from ..files import claim_output_dir, staged_directory
     from ..scenario import load_scenario
-    from .calibration_report import write_calibration
+    from .calibration_report import write_calibration, write_calibration_docs
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
@@ -282,6 +300,8 @@ def cmd_calibrate(args) -> int:
                               "--population", str(args.population), "--generations", str(args.generations),
                               "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
         write_calibration(result, stage, args.fit, command)
+    if args.docs:
+        write_calibration_docs(args.out, args.docs)
     print(f"{len(result.posterior)} particles after {len(result.generations)} generations, "
           f"{int(result.generations['runs'].sum())} runs ({result.seconds:.0f} s); wrote {args.out}/posterior.csv, "
           "posterior_summary.csv, generations.csv, calibrated.toml, abc.db, plots/")
@@ -289,22 +309,34 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_backtest(args) -> int:
-    from ..experiments.validation import run_backtest
+    from ..experiments.validation import ORIGINS, run_backtest, run_origin
     from .validation_report import write_backtest_report
 
-    cals = args.calibration or sorted((REPO_ROOT / "scenarios").glob("calibrated*.toml"))
-    if not cals:
-        raise BadInput("no calibration files: pass --calibration FILE or run 'bordersim calibrate' first")
-    for c in cals:
-        if not Path(c).is_file():
-            raise BadInput(f"--calibration {c}: file not found")
-    bt = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
-                      workers=args.workers, progress=not args.quiet)
-    write_backtest_report(bt, args.docs)
-    table = bt.table
-    cols = ["calibration", "months", "n_months", "ARD", "MAPE_quebec"]
-    print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print(f"wrote {args.out}/scores.csv, annual.csv, validation.md, plots/" + (f" and {args.docs}" if args.docs else ""))
+    if args.posterior is not None and not Path(args.posterior).is_file():
+        raise BadInput(f"--posterior {args.posterior}: file not found (bordersim calibrate writes posterior.csv)")
+    origins = list(ORIGINS) if args.origin == ["all"] else (args.origin or [])
+    for origin in origins:
+        if origin not in ORIGINS:
+            raise BadInput(f"--origin {origin}: allowed: {', '.join(ORIGINS)} or all")
+    folders = []
+    for origin in origins:  # each one: calibrate on the months before it, then predict it
+        folder = Path(args.out) / "origins" / origin
+        if not (folder / "origin.csv").is_file():
+            ob = run_origin(args.scenario, origin, folder, population=args.population, generations=args.generations,
+                            reps=args.reps, scale=args.scale, master_seed=args.seed, workers=args.workers,
+                            progress=not args.quiet)
+            r = ob.table.iloc[0]
+            print(f"{origin} ({r.change}): observed change {r.observed_change:+.0%}, predicted {r.predicted_change:+.0%} "
+                  f"[{r.p05:+.0%}, {r.p95:+.0%}]")
+        folders.append(folder)
+    bt = run_backtest(args.scenario, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
+                      workers=args.workers, progress=not args.quiet, posterior=args.posterior)
+    found = sorted(p.parent for p in (Path(args.out) / "origins").glob("*/origin.csv"))
+    write_backtest_report(bt, args.docs, origins=found)
+    print(bt.targets[["check", "observed", "simulated", "target", "met"]].to_string(
+        index=False, float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {args.out}/targets.csv, scores.csv, annual.csv, checks.csv, heldout.csv, validation.md, plots/"
+          + (f" and {args.docs}" if args.docs else ""))
     return 0
 
 
@@ -383,13 +415,16 @@ def _add_sensitivity_parsers(sub) -> None:
                           "(runs = N x (parameters + 2)); default 4")
     _add_space_arguments(sen)
     sen.add_argument("--outcomes", default=",".join(OUTCOMES),
-                     help="comma-separated metrics of simulation.summary (default: the headline outcomes)")
+                     help="comma-separated summary outcomes, names from OUTCOMES in simulation.core.columns "
+                          "(default: %(default)s)")
 
     dis = sub.add_parser("discover", help="scenario discovery: where does an option fail against a reference? (LHS + PRIM)")
     dis.add_argument("scenario", type=Path, help="the option (TOML), e.g. scenarios/protocol_2023.toml")
     dis.add_argument("--reference", type=Path, required=True, help="the reference scenario file, e.g. scenarios/no_protocol.toml")
     dis.add_argument("--samples", type=_positive_int("--samples"), default=64, help="Latin hypercube points (default 64)")
-    dis.add_argument("--metric", default="irregular_crossings", help="metric of simulation.summary (default irregular_crossings)")
+    dis.add_argument("--metric", default="irregular_crossings",
+                     help="the summary outcome the option is judged by, a name from OUTCOMES in simulation.core.columns "
+                          "(default irregular_crossings)")
     dis.add_argument("--cut", type=_fraction("--cut"), default=0.5,
                      help="a case of interest: the option cuts the metric by less than this share (default 0.5)")
     dis.add_argument("--min-coverage", type=_fraction("--min-coverage"), default=0.5,

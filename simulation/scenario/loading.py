@@ -115,10 +115,6 @@ def _format_error(path: Path, err: ValidationError) -> ScenarioError:
     return ScenarioError(path, key, f"{value!r} is not allowed: {msg}" if "input" in e and not isinstance(value, dict) else msg)
 
 
-def _partial(info: ValidationInfo | None) -> bool:
-    return bool(info is not None and info.context and info.context.get("partial"))
-
-
 def _validate(path: Path, raw: dict, partial: bool = False) -> Scenario:
     try:
         return Scenario.model_validate(raw, context={"partial": partial})

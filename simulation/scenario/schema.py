@@ -87,12 +87,13 @@ class PolicySpec(RuleSet):
 class NewsEvent(_Section):
     """A news shock that makes people in the US aware of the northern routes."""
 
-    name: str
+    name: str = Field(description="Name of the event; a child scenario edits or drops an inherited event by this name.")
     date: str | None = Field(None, description="Day of the news ('YYYY-MM-DD').")
-    groups: list[Group] = Field(default_factory=lambda: list(GROUPS))
+    groups: list[Group] = Field(default_factory=lambda: list(GROUPS),
+                                description="Nationality groups the news reaches (default: all groups).")
     awareness_boost: Probability = param(0.0, "share", "assumption", "Share of the unaware in these groups who learn of the routes that day.")
-    enabled: bool = True
-    source: str = ""
+    enabled: bool = Field(True, description="Set false in a child scenario to drop an inherited event.")
+    source: str = Field("", description="Where the event and its date come from; say if the size of the boost is an assumption.")
 
     @field_validator("date")
     @classmethod
