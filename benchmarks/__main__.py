@@ -46,13 +46,12 @@ FULL = dict(scales=(0.005, 0.1, 1.0), naive_scale=0.01, naive_days=61, ensemble_
             commits=dict(scales=[0.005, 0.1, 1.0]),
             branching=[dict(label="2023 options", scenarios=list(OPTIONS_2023), reps=4, scale=0.1),
                        dict(label="options differing from 2025-07 on", scenarios=list(OPTIONS_2025), reps=4, scale=0.1)],
-            reps_growth=dict(scenarios=list(OPTIONS_2023), reps=(2, 8), scale=0.1, target_reps=200))
+            reps_growth=dict(scenarios=list(OPTIONS_2023), reps=(2, 6), scale=0.1, target_reps=200))
 #: --smoke: tiny scales and one simulated year, all workloads in this process (peak RSS is then cumulative)
 SMOKE = dict(scales=(0.002, 0.006), naive_scale=0.002, naive_days=14, naive_start="2017-06-01", end="2017-12",
              ensemble_scale=0.001, ensemble_reps=1, ensemble_scenarios=ENSEMBLE_SCENARIOS[:2],
              kernel=dict(scale=0.002, start="2017-06-01", n_days=7),
-             branching=[dict(label="smoke", scenarios=["no_protocol", "protocol_2023"], reps=1, scale=0.001,
-                             end="2023-06")])
+             branching=[dict(label="smoke", scenarios=["no_protocol", "protocol_2023"], reps=1, scale=0.001)])
 
 
 def peak_rss_mb(children: bool = False) -> float:

@@ -64,6 +64,7 @@ class DecisionRecord:
     known_regime: np.ndarray  #: the rules each believed in force (index into ``model.regimes``)
     conditions: Conditions
     choices: np.ndarray | None  #: the ``Option`` each chose
+    perceived_family: np.ndarray | None = None  #: whether each believed they had a qualifying relative
 
 
 class BorderModel(mesa.Model):
@@ -464,7 +465,8 @@ class BorderModel(mesa.Model):
         p, ca = self.people, self.spec.canada
         cond = self._conditions(d, date)
         if self.decision_log is not None:
-            record = DecisionRecord(d, ids, p.aware[ids].copy(), p.known_regime[ids].copy(), cond, None)
+            record = DecisionRecord(d, ids, p.aware[ids].copy(), p.known_regime[ids].copy(), cond, None,
+                                    p.perceived_family[ids].copy())
         choice = self.choose_routes(d, ids, cond)
         self.decisions += len(ids)
         if self.decision_log is not None:
