@@ -328,6 +328,7 @@ def work_branching(label: str, scenarios: list[str], reps: int, scale: float, wo
                      "notes": f"{n} runs, {n / wall:.2f} runs/s; {cpu / wall:.2f} cores busy on average"})
     if len(modes) < 2:
         rows[-1]["growth_reps"], rows[-1]["growth_label"], rows[-1]["runs"] = reps, label, len(scs) * reps
+        rows[-1]["options"] = len(scs)
         return rows
     same = outs[True] == outs[False]
     rows[-1]["ratios"] = [{"what": f"branching vs --no-branch, {label} ({len(scs)} options x {reps} reps, scale {scale:g})",
@@ -511,7 +512,7 @@ def summarise(rows: list[dict], check: dict | None, full: bool) -> dict:
         projected = a["wall_s"] + (target_reps - a["growth_reps"]) * per_rep
         s["cost growth with replications"] = (
             f"{a['growth_reps']} reps {a['wall_s']:.0f} s, {b['growth_reps']} reps {b['wall_s']:.0f} s wall: "
-            f"{per_rep:.1f} s per replication of all {b['options']} options (linear in replications: every replication is "
+            f"{per_rep:.1f} s per replication of all {b.get('options', len(OPTIONS_2023))} options (linear in replications: every replication is "
             f"one independent job); {target_reps} replications projected at {projected / 60:.1f} min")
     if full:
         targets = []
@@ -551,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-ensemble", action="store_true", help="skip the ensemble workloads")
     ap.add_argument("--old", default=None, help="commit to compare this tree with (default: where this branch left main)")
     ap.add_argument("--no-commits", action="store_true", help="skip the old-commit-against-this-tree workloads")
+    ap.add_argument("--no-branching", action="store_true", help="skip the branching and replication-growth workloads")
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="rebuild the tables from the rows of an interrupted run (a *.partial.json) without running")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one workload, print JSON
     args = ap.parse_args(argv)
 
@@ -578,9 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     specs += [{"kind": "history", "scale": s} | ({"end": cfg["end"]} if "end" in cfg else {}) for s in cfg["scales"]]
     if "commits" in cfg and not args.no_commits:
         specs.append({"kind": "commits", "old": args.old or _previous_commit()} | cfg["commits"])
-    for b in cfg.get("branching", []):
+    for b in [] if args.no_branching else cfg.get("branching", []):
         specs.append({"kind": "branching", "workers": workers} | b)
-    if "reps_growth" in cfg:
+    if "reps_growth" in cfg and not args.no_branching:
         g = cfg["reps_growth"]
         for reps in g["reps"]:
             specs.append({"kind": "branching", "label": f"replications growth ({reps} reps)", "scenarios": g["scenarios"],
@@ -589,8 +593,8 @@ def main(argv: list[str] | None = None) -> int:
         for w in sorted({1, workers}):
             specs.append({"kind": "ensemble", "scale": cfg["ensemble_scale"], "reps": cfg["ensemble_reps"], "workers": w,
                           "scenarios": list(cfg["ensemble_scenarios"])})  # whole runs: workers re-validate the dates
-    rows: list[dict] = []
-    for spec in specs:
+    rows: list[dict] = json.loads(args.rows.read_text()) if args.rows else []
+    for spec in [] if args.rows else specs:
         print(f"running {spec} ...", file=sys.stderr, flush=True)
         rows += run_one(dict(spec)) if args.smoke else in_subprocess(dict(spec))
         out.mkdir(parents=True, exist_ok=True)  # rows so far, in case a later workload is interrupted

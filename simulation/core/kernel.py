@@ -75,6 +75,16 @@ if numba is not None:
     _TO_UNIT = 1.0 / float(1 << 52)
 
     @numba.njit(inline="always")
+    def _uniform(slot, key):
+        z = slot * _G + key
+        z ^= z >> _U30
+        z *= _M1
+        z ^= z >> _U27
+        z *= _M2
+        z ^= z >> _U31
+        return (float(z >> _U12) + 0.5) * _TO_UNIT
+
+    @numba.njit(inline="always")
     def _gumbel(slot, key):
         z = slot * _G + key
         z ^= z >> _U30
@@ -99,6 +109,7 @@ if numba is not None:
         n_flagged = 0
         ninf = -np.inf
         log4 = np.log(4.0)
+        inv_lam = 1.0 / lam
         v = np.empty(4)
         x = np.empty(4)
         rec = np.empty(_CHUNK, dtype=person.dtype)
@@ -137,18 +148,26 @@ if numba is not None:
                 t = float(r0.taste) + affinity[g]
                 m = float(r0.money)
                 rt = float(r0.risk_tolerance)
+                # for the choice alone, one division each (within ulps of the utilities' own arithmetic, far
+                # inside the tie margin); the utilities themselves, when asked for, operation for operation
+                per_m = hh / m
+                per_rt = hh / rt
                 mx = ninf
                 n_open = 0
                 for r in range(4):
                     if (r < 3 and aware and (r != 1 or roxham_open[k])) or (r == 3 and fly):
                         p = claim[k, r, e]
                         val = asc[r] + p * (canada + t) + (1.0 - p) * returned
-                        val -= cost[r] * hh / m
-                        val -= risk[r] * hh / rt
+                        if want_util:
+                            val -= cost[r] * hh / m
+                            val -= risk[r] * hh / rt
+                        else:
+                            val -= cost[r] * per_m
+                            val -= risk[r] * per_rt
                         if r == 2 and hides[k]:
                             val -= w_hiding * (1.0 - (1.0 if exc else 0.0))
                         v[r] = val
-                        x[r] = val / lam
+                        x[r] = val * inv_lam  # within an ulp of val / lam: far inside the tie margin
                         if x[r] > mx:
                             mx = x[r]
                         n_open += 1
@@ -160,27 +179,37 @@ if numba is not None:
                     for r in range(4):
                         util[i, 1 + r] = v[r]
                     util[i, 5] = asc_leave
-                # the nest: stay, lam * logsumexp(V / lam), leave; each plus its own Gumbel draw
+                # the nest: stay, lam * logsumexp(V / lam), leave; each plus its own Gumbel draw. A draw g is
+                # computed (two logs) only when it may matter: g <= c whenever u <= 1 - exp(-c) (as
+                # exp(-y) >= 1 - y), so an option whose bound plus c stays below the best by the tie margin
+                # is left out after one exp (1e-15 guards the rounding of that threshold)
                 base = np.uint64(pid) * _U3
                 a0 = stay + _gumbel(base, key_nest)
-                a2 = asc_leave + _gumbel(base + np.uint64(2), key_nest)
-                best, second, nest = a0, a2, 0
-                if a2 > a0:
-                    best, second, nest = a2, a0, 2
-                a1 = ninf
+                best, second, nest = a0, ninf, 0
+                u2 = _uniform(base + np.uint64(2), key_nest)
+                c2 = a0 - asc_leave - tie
+                if not (c2 > 0.0 and u2 <= 1.0 - np.exp(-c2) - 1e-15):
+                    a2 = asc_leave - np.log(-np.log(u2))
+                    if a2 > best:
+                        best, second, nest = a2, best, 2
+                    else:
+                        second = a2
                 if n_open > 0:
-                    g1 = _gumbel(base + np.uint64(1), key_nest)
-                    # the inclusive value is at most lam * (max + log(number open)) <= lam * (max + log 4):
-                    # when even that cannot reach the best, the exps and the log are not needed
-                    if lam * (mx + log4) + g1 > second - tie:
-                        s = np.exp(x[0] - mx)
-                        for r in range(1, 4):
-                            s += np.exp(x[r] - mx)
-                        a1 = lam * (mx + np.log(s)) + g1
-                        if a1 > best:
-                            best, second, nest = a1, best, 1
-                        elif a1 > second:
-                            second = a1
+                    # the inclusive value is at most lam * (max + log(number open)) <= lam * (max + log 4)
+                    ivmax = lam * (mx + log4)
+                    c1 = best - ivmax - tie
+                    u1 = _uniform(base + np.uint64(1), key_nest)
+                    if not (c1 > 0.0 and u1 <= 1.0 - np.exp(-c1) - 1e-15):
+                        g1 = -np.log(-np.log(u1))
+                        if ivmax + g1 > best - tie:
+                            s = np.exp(x[0] - mx)
+                            for r in range(1, 4):
+                                s += np.exp(x[r] - mx)
+                            a1 = lam * (mx + np.log(s)) + g1
+                            if a1 > best:
+                                best, second, nest = a1, best, 1
+                            elif a1 > second:
+                                second = a1
                 close = best - second < tie
                 if nest == 0:
                     choice[i] = 0
@@ -391,33 +420,31 @@ def group_by_option(ids: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np
 
 if numba is not None:
 
-    @numba.njit(inline="always")
-    def _uniform(slot, key):
-        z = slot * _G + key
-        z ^= z >> _U30
-        z *= _M1
-        z ^= z >> _U27
-        z *= _M2
-        z ^= z >> _U31
-        return (float(z >> _U12) + 0.5) * _TO_UNIT
-
     @numba.njit(cache=True, nogil=True)
     def _spread(n_entered, state, pool_state, only_pool, values, target, contacts, table, key, learned, drawn, record):
         """Who learns: among persons ``i < n_entered`` (in the pool, if ``only_pool``) whose ``values[i] != target``,
         those whose draw is below ``table[number of contacts with values == target]``. Nobody's value changes
-        here (the caller sets them after), so everyone's count is taken on the same state."""
+        here (the caller sets them after), so everyone's count is taken on the same state.
+
+        Who knows is first packed into a bitset (one bit per person: 450 KB for 3.6 million, which stays in
+        the core's cache), so the eight random reads per person hit the cache rather than memory."""
+        n_words = (n_entered + 63) >> 6
+        knows = np.zeros(max(n_words, 1), dtype=np.uint64)
+        for i in range(n_entered):
+            if values[i] == target:
+                knows[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
         n_learned = 0
         n_drawn = 0
         k = contacts.shape[1]
         for i in range(n_entered):
             if only_pool and state[i] != pool_state:
                 continue
-            if values[i] == target:
+            if (knows[i >> 6] >> np.uint64(i & 63)) & np.uint64(1):
                 continue
             c = 0
             for j in range(k):
-                if values[contacts[i, j]] == target:
-                    c += 1
+                q = contacts[i, j]
+                c += (knows[q >> 6] >> np.uint64(q & 63)) & np.uint64(1)
             p = table[c]
             if p > 0:
                 if record:
@@ -504,23 +531,21 @@ if numba is not None:
     def _take(day, head, tail, store, nxt, fill, free, n_free, state, pool_state, next_decision, bits):
         """The ids filed under ``day`` still due that day (in the pool, not rescheduled), ascending; frees the
         day's blocks. Sorted by marking each id in a bitmap of all persons (``bits``, left all zero) and reading
-        the marked words in order: O(entries + persons / 64), a counting sort."""
+        the marked words in order: O(entries + persons / 64), a counting sort; the check of who is still due
+        is made in that ascending order, where the reads of state and next decision day are near each other."""
         n = 0
         lo, hi = bits.shape[0], -1
         b = head[day]
         while b >= 0:
             for j in range(fill[b]):
                 pid = store[b, j]
-                if state[pid] == pool_state and next_decision[pid] == day:
-                    w = pid >> 6
-                    bit = np.uint64(1) << np.uint64(pid & 63)
-                    if bits[w] & bit == 0:
-                        bits[w] |= bit
-                        n += 1
-                    if w < lo:
-                        lo = w
-                    if w > hi:
-                        hi = w
+                w = pid >> 6
+                bits[w] |= np.uint64(1) << np.uint64(pid & 63)
+                if w < lo:
+                    lo = w
+                if w > hi:
+                    hi = w
+                n += 1
             free[n_free] = b
             n_free += 1
             b = nxt[b]
@@ -534,9 +559,11 @@ if numba is not None:
                 bits[w] = 0
                 for j in range(64):
                     if word & (np.uint64(1) << np.uint64(j)):
-                        out[k] = (w << 6) + j
-                        k += 1
-        return out, n_free
+                        pid = (w << 6) + j
+                        if state[pid] == pool_state and next_decision[pid] == day:
+                            out[k] = pid
+                            k += 1
+        return out[:k], n_free
 
 
 class DecisionCalendar:
