@@ -429,6 +429,8 @@ def fit_exponent(persons: list[float], wall: list[float]) -> float | None:
 
 
 def _fmt(v, nd=1):
+    if v == 0:
+        return "–"  # not counted (the branching rows do not count persons or decisions)
     if isinstance(v, float):
         return f"{v:,.{nd}f}"
     if isinstance(v, int):
@@ -616,8 +618,8 @@ def main(argv: list[str] | None = None) -> int:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(COLUMNS)
         for r in rows:
-            w.writerow([r["workload"], r["persons"], r["agent_steps"], f"{r['agent_steps_per_s']:.1f}", f"{r['wall_s']:.3f}",
-                        f"{r['cpu_s']:.3f}", f"{r['peak_rss_mb']:.1f}", f"{r['ratio_vs_naive']:.2f}", r["notes"]])
+            w.writerow([r["workload"], r["persons"], r["agent_steps"], f"{r['agent_steps_per_s']:.1f}", f"{r['wall_s']:.6f}",
+                        f"{r['cpu_s']:.6f}", f"{r['peak_rss_mb']:.1f}", f"{r['ratio_vs_naive']:.2f}", r["notes"]])
     md = markdown(rows, info, summary)
     (out / f"{name}.md").write_text(md)
     (out / f"{name}.json").write_text(json.dumps({"machine": info, "rows": rows, "check": check, "summary": summary},
