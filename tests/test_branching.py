@@ -178,3 +178,19 @@ def test_restored_models_are_independent_and_share_only_read_only_arrays(short_p
     B.run_until(a, a.day + 40)
     assert b.day == snap.day and not np.array_equal(a.people.state, b.people.state)
     assert pd.DataFrame(a.results()).shape[0] > pd.DataFrame(b.results()).shape[0]
+
+
+def test_branching_with_a_posterior_gives_the_results_of_no_branch(short_pair, tmp_path):
+    """Replication i of every option uses parameter set i: the options still share their beginning."""
+    protocol, no_protocol = short_pair
+    post = pd.DataFrame({"behaviour.asc_roxham": [-7.0, -8.0, -6.5], "behaviour.w_cost": [1.0, 1.5, 0.8],
+                         "weight": [1.0, 1.0, 1.0]})
+    files = {}
+    for branch in (True, False):
+        out = tmp_path / f"branch_{branch}"
+        _, _, result = run_comparison([no_protocol, protocol], out, reps=2, master_seed=2, scale=0.002, workers=1,
+                                      posterior=post, branch=branch)
+        assert not result.failures
+        files[branch] = {p.relative_to(out): p.read_bytes() for p in sorted((out / "reps").rglob("*.parquet"))}
+        files[branch]["summary.csv"] = (out / "summary.csv").read_bytes()
+    assert files[True] == files[False] and len(files[True]) == 5
