@@ -85,7 +85,9 @@ class NaiveAsylumSeeker(mesa.Agent):
         self.money = float(p.money[i])
         self.risk_tolerance = float(p.risk_tolerance[i])
         self.north_taste = float(p.north_taste[i]) + float(model.group_affinity[self.group])
-        self.p_us = float(model.p_us[self.group])
+        # what staying is worth: the US grant rate with an asylum case, the chance of keeping a status without one
+        self.has_case = bool(p.has_case[i])
+        self.p_us = float(model.p_us[self.group]) if self.has_case else float(model.stay_chance[int(p.origin[i])])
         self.p_ca = float(model.p_ca[self.group])
         # what the person knows, and when they reconsider (set by the replayed workload)
         self.aware = False
@@ -104,7 +106,9 @@ class NaiveAsylumSeeker(mesa.Agent):
     # the decision rule, one person at a time (mirrors simulation.core.choice.utilities and choose)
 
     def has_exception(self, rules: R.RuleSet) -> bool:
-        return any(getattr(self, name) for name in rules.exceptions)
+        """As the person believes it: a qualifying relative as they perceive it (learnt at a port), the rest as is."""
+        believed = {"family": bool(self.model.people.perceived_family[self.person_id])}
+        return any(believed.get(name, getattr(self, name)) for name in rules.exceptions)
 
     def can_fly(self, rules: R.RuleSet) -> bool:
         return GROUPS[self.group] not in rules.visa_required or self.document_holder
@@ -123,7 +127,7 @@ class NaiveAsylumSeeker(mesa.Agent):
         m = self.model
         b, routes, inel = m.behaviour, m.routes, m.ineligibility_rate
         exception = self.has_exception(rules)
-        stay = b.w_protection * self.p_us - b.w_wait * c.wait_us_years
+        stay = b.w_protection * self.p_us - b.w_wait * c.wait_us_years * float(self.has_case)
         canada = b.w_protection * self.p_ca - b.w_wait * c.wait_ca_years + b.w_reception * c.reception_room
         returned = stay - b.w_return
         hh = 1.0 + 0.25 * (self.household_size - 1.0)
@@ -184,7 +188,7 @@ class NaiveModel(mesa.Model):
         self.regimes = source.regimes
         self.behaviour, self.routes = sc.behaviour, sc.routes
         self.ineligibility_rate = sc.canada.ineligibility_rate
-        self.p_us, self.p_ca = source.p_us, source.p_ca
+        self.p_us, self.p_ca, self.stay_chance = source.p_us, source.p_ca, source.stay_chance
         self.group_affinity = getattr(source, "group_affinity", np.zeros(len(GROUPS)))
         self.records = records
         self.person_ids = np.unique(np.concatenate([r.ids for r in records])) if records else np.empty(0, np.int64)
@@ -207,6 +211,7 @@ class NaiveModel(mesa.Model):
         self._next += 1
         # replay: what each decider knew, and that they are due today (not timed)
         self.day, self.conditions = rec.day, rec.conditions
+        restore_beliefs(self.people, rec)
         for pid, aware, known in zip(rec.ids.tolist(), rec.aware.tolist(), rec.known_regime.tolist()):
             a = self.by_id[pid]
             a.aware, a.known_regime, a.next_decision, a.choice = aware, known, rec.day, None
@@ -253,12 +258,19 @@ def run_naive(source: BorderModel, records: list[DayRecord]) -> tuple[NaiveModel
 # --- the batched kernel on the same workload --------------------------------------
 
 
+def restore_beliefs(people, rec: DayRecord) -> None:
+    """Beliefs about one's relatives as on the recorded day (a turn-back at a port since may have changed them)."""
+    if rec.perceived_family is not None:
+        people.perceived_family[rec.ids] = rec.perceived_family
+
+
 def fast_choices(source: BorderModel, rec: DayRecord, with_utilities: bool = False):
     """bordersim's batched choice for one recorded day (:meth:`BorderModel.choose_routes`, as the run made it).
 
     With ``with_utilities``, returns ``(choices, utility matrix)``.
     """
     util = np.empty((len(rec.ids), N_OPTIONS)) if with_utilities else None
+    restore_beliefs(source.people, rec)
     choice = source.choose_routes(rec.day, rec.ids, rec.conditions, rec.aware, rec.known_regime, utilities_out=util)
     return (choice, util) if with_utilities else choice
 

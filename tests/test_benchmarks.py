@@ -63,8 +63,11 @@ def test_smoke_benchmark_table(tmp_path):
     assert sum(n.startswith("bordersim history") for n in names) >= 2
     assert any(n.startswith("compare") and n.endswith("1 worker") for n in names)
     assert any(n.startswith("compare") and n.endswith("workers") for n in names)
+    assert any("branching" in n for n in names) and any("--no-branch" in n for n in names)
+    assert any(n.startswith("decision kernel") for n in names) and any(n.startswith("numpy reference") for n in names)
     for r in rows:
-        for col in ("persons", "agent_steps", "agent_steps_per_s", "wall_s", "peak_rss_mb", "ratio_vs_naive"):
+        counted = ("persons", "agent_steps", "agent_steps_per_s", "ratio_vs_naive")
+        for col in ("wall_s", "peak_rss_mb") + (() if "branch" in r["workload"] else counted):
             assert float(r[col]) > 0, (r["workload"], col, r[col])
     assert float(rows[0]["ratio_vs_naive"]) == pytest.approx(1.0)
     md = (tmp_path / "smoke.md").read_text()
@@ -73,5 +76,7 @@ def test_smoke_benchmark_table(tmp_path):
     assert info["check"]["naive_mismatches"] == 0 and info["check"]["kernel_mismatches"] == 0
     assert info["check"]["utility_mismatches"] == 0
     assert info["check"]["decisions"] > 0
+    assert "| branching vs --no-branch" in md and "| kernel vs numpy reference" in md  # the ratios table
+    assert "results byte-identical: yes" in json.dumps(info["summary"])
     for key in ("cpu", "cores", "ram_gb", "python", "numpy"):
         assert info["machine"][key]

@@ -150,10 +150,10 @@ def test_a_failed_replication_is_reported_and_the_others_finish(tmp_path, monkey
     real = ens.run_replication
     bad_seed = replication_seeds(2, 2)[1]
 
-    def flaky(scenario_dict, seed, scale, path):
+    def flaky(scenario_dict, seed, scale, path, **kw):  # kw: start= when the option branches from a snapshot
         if seed == bad_seed and scenario_dict["scenario"]["name"] == "protocol_2023":
             raise RuntimeError("injected failure")
-        return real(scenario_dict, seed, scale, path)
+        return real(scenario_dict, seed, scale, path, **kw)
 
     monkeypatch.setattr(ens, "run_replication", flaky)
     code = main(["compare", str(NO_PROTOCOL), str(PROTOCOL), "--reps", "2", "--seed", "2", "--scale", "0.001",

@@ -28,6 +28,7 @@ from ..scenario.groups import GROUPS, group_mask
 from ..scenario.kinds import dated_value, group_value
 from ..scenario.schema import Scenario
 from . import information as info
+from . import kernel
 from . import rules as R
 from .agents import AsylumSeeker
 from .choice import Conditions, Deciders, Option, choose, utilities
@@ -43,6 +44,16 @@ MAX_WAIT_YEARS = 30.0
 OFFICES = ("border", "airport", "inland")
 
 
+def _dated_series(value, days: list[dt.date]) -> np.ndarray:
+    """``[dated_value(value, day) for day in days]`` as an array, with the steps parsed once."""
+    if not isinstance(value, dict):
+        return np.full(len(days), dated_value(value, days[0]))
+    steps = sorted((parse_date(k), float(v)) for k, v in value.items())
+    starts = np.array([s.toordinal() for s, _ in steps])
+    at = np.searchsorted(starts, np.array([day.toordinal() for day in days]), side="right") - 1
+    return np.array([v for _, v in steps])[np.maximum(at, 0)]
+
+
 @dataclass
 class DecisionRecord:
     """One day's route decisions, as the model made them (kept when ``model.decision_log`` is a list)."""
@@ -53,6 +64,7 @@ class DecisionRecord:
     known_regime: np.ndarray  #: the rules each believed in force (index into ``model.regimes``)
     conditions: Conditions
     choices: np.ndarray | None  #: the ``Option`` each chose
+    perceived_family: np.ndarray | None = None  #: whether each believed they had a qualifying relative
 
 
 class BorderModel(mesa.Model):
@@ -72,13 +84,49 @@ class BorderModel(mesa.Model):
         if updates:
             sc = sc.model_copy(update={"run": sc.run.model_copy(update=updates)})
         super().__init__(rng=sc.run.seed)
+        self._derive(sc)
+        self.streams = Streams(self.seed, guard=guard_streams)
+        self.day = 0  # index of the next day to simulate
+
+        # people
+        self.people = build_people(sc, self.streams, self.schedule)
+        self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
+        self.n_entered = 0
+        self.state_count = np.zeros(256, dtype=np.int64)
+        self.status_people_in_us = 0  # persons in the US pool without an asylum case (status events)
+        self._decisions_due = kernel.DecisionCalendar(self.n_days)  # day -> persons due to reconsider
+
+        # institutions
+        self.claims = ClaimPipeline(initial_backlog=sc.canada.irb_initial_backlog * self.scale)
+        self.us_cases = CaseQueue()
+        self.shelters = Shelters(self.n_days)
+        self._hide_release: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # day -> (ids, in Quebec)
+        self._diversion_quota = 0.0
+        self._exogenous_owed = np.zeros(4)  # exogenous claims due but not yet added (see _exogenous_claims_today)
+        self._shelter_carry = 0.0
+        self._perceived_wait: np.ndarray | None = None  # years: US, Canada
+
+        #: route decisions made so far (one per decider per day)
+        self.decisions = 0
+        #: choose routes with the fused kernel (False: the numpy reference path; the same choices)
+        self.use_kernel = kernel.available()
+        #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
+        self.decision_log: list[DecisionRecord] | None = None
+        self.recorder = MonthlyRecorder(self)
+        self.datacollector = data_collector()
+
+    def _derive(self, sc: Scenario) -> None:
+        """Everything the model computes from its scenario before day 0, except the people and their state.
+
+        Kept apart so that a run can branch: a model continued as another option from a saved state
+        (:mod:`simulation.experiments.branching`) recomputes these from the option's scenario and keeps
+        everything else. Only day ``d``'s entries of the per-day arrays are read on day ``d``.
+        """
         self.spec = sc
         self.seed = sc.run.seed
         self.scale = sc.run.scale
-        self.streams = Streams(self.seed, guard=guard_streams)
         self.first_day = sc.time.first_day
         self.n_days = days_between(self.first_day, sc.time.last_day)
-        self.day = 0  # index of the next day to simulate
 
         # rules: the distinct regimes over the horizon, and which is in force each day
         self.rule_changes = sc.rule_changes()
@@ -93,7 +141,7 @@ class BorderModel(mesa.Model):
         ca = sc.canada
         days = [self.date_of(d) for d in range(self.n_days)]
         self.daily = {
-            name: np.array([dated_value(value, day) for day in days])
+            name: _dated_series(value, days)
             for name, value in (
                 ("us_decisions_per_month", sc.us.decisions_per_month),
                 ("irb_decisions_per_month", ca.irb_decisions_per_month),
@@ -108,39 +156,15 @@ class BorderModel(mesa.Model):
         self._days_in_month = np.array([days_in_month(day) for day in days])
         self._exogenous_per_day, self.exogenous_projected_months = self._exogenous_claims(sc, days)
 
-        # people
+        # who arrives when (the people are built from it)
         self.schedule = arrival_schedule(sc)
-        self.people = build_people(sc, self.streams, self.schedule)
-        self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
-        self.n_entered = 0
-        self.state_count = np.zeros(256, dtype=np.int64)
-        self.status_people_in_us = 0  # persons in the US pool without an asylum case (status events)
-        self._decisions_due: dict[int, list[np.ndarray]] = defaultdict(list)
-
         rates = data.grant_rates()
         self.p_us = np.array([group_value(sc.us.grant_rate, g, rates.loc[g, "US"]) for g in GROUPS])
         self.p_ca = np.array([group_value(sc.canada.acceptance_rate, g, rates.loc[g, "CA"]) for g in GROUPS])
         self.group_affinity = np.array([group_value(sc.behaviour.group_affinity, g, 0.0) for g in GROUPS])
         # what staying is worth: the US grant rate for asylum seekers, the chance of keeping a status for others
         self.stay_chance = np.concatenate([[np.nan], self.schedule.event_stay_chance])
-
-        # institutions
-        self.claims = ClaimPipeline(initial_backlog=ca.irb_initial_backlog * self.scale)
-        self.us_cases = CaseQueue()
-        self.shelters = Shelters(self.n_days)
-        self._hide_release: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # day -> (ids, in Quebec)
-        self._diversion_quota = 0.0
-        self._exogenous_owed = np.zeros(4)  # exogenous claims due but not yet added (see _exogenous_claims_today)
-        self._shelter_carry = 0.0
-        self._perceived_wait: np.ndarray | None = None  # years: US, Canada
         self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
-
-        #: route decisions made so far (one per decider per day)
-        self.decisions = 0
-        #: set to a list to keep a :class:`DecisionRecord` of every day's decisions (the benchmarks do)
-        self.decision_log: list[DecisionRecord] | None = None
-        self.recorder = MonthlyRecorder(self)
-        self.datacollector = data_collector()
 
     @staticmethod
     def _exogenous_claims(sc: Scenario, days: list[dt.date]) -> tuple[np.ndarray, list[str]]:
@@ -294,13 +318,7 @@ class BorderModel(mesa.Model):
         interval = self._interval(d, ids)
         days = d + interval
         self.people.next_decision[ids] = days
-        # sorting the intervals as 16-bit keys is a radix sort: same (stable) order, O(n)
-        order = np.argsort(interval.astype(np.uint16) if interval.max() < 65536 else days, kind="stable")
-        days, ids = days[order], ids[order]
-        cuts = np.flatnonzero(np.diff(days)) + 1
-        starts, ends = np.r_[0, cuts], np.r_[cuts, len(ids)]
-        for day, lo, hi in zip(days[starts].tolist(), starts.tolist(), ends.tolist()):
-            self._decisions_due[day].append(ids[lo:hi])
+        self._decisions_due.add(ids, days)
 
     def _interval(self, d: int, ids: np.ndarray) -> np.ndarray:
         """Days until a person reconsiders: geometric with the scenario's mean."""
@@ -321,11 +339,12 @@ class BorderModel(mesa.Model):
 
     def _spread_information(self, d: int) -> None:
         b = self.spec.behaviour
-        pool = info.in_pool(self.people, self.n_entered)
-        info.spread_awareness(self.people, pool, self.streams, d, 7, b.awareness_news_rate, b.awareness_contact_rate)
+        # (in one compiled pass each: the same learners as information.spread_awareness / spread_rules)
+        kernel.spread_awareness(self.people, self.n_entered, self.streams, d, 7, b.awareness_news_rate,
+                                b.awareness_contact_rate)
         # everyone who has entered hears of rule changes (people in Canada pass the news on too)
-        info.spread_rules(self.people, np.arange(self.n_entered), int(self.regime_of_day[d]), self.streams, d, 7,
-                          b.rule_contact_rate)
+        kernel.spread_rules(self.people, self.n_entered, int(self.regime_of_day[d]), self.streams, d, 7,
+                            b.rule_contact_rate)
 
     def _news_shocks(self, d: int) -> None:
         for event, day in self._news:
@@ -386,12 +405,8 @@ class BorderModel(mesa.Model):
     def _due(self, d: int) -> np.ndarray:
         """The persons who reconsider on day ``d``, sorted by id."""
         p = self.people
-        batches = self._decisions_due.pop(d, None)
-        if not batches:
-            return np.empty(0, dtype=np.int64)
-        due = np.concatenate(batches)
-        # a person rescheduled or gone since this entry was made has a newer entry, or none
-        return np.sort(due[(p.state[due] == State.US_POOL) & (p.next_decision[due] == d)])
+        # a person rescheduled or gone since this entry was made has a newer entry, or none: dropped here
+        return self._decisions_due.take(d, p.state, State.US_POOL, p.next_decision)
 
     def choose_routes(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
                       known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
@@ -400,7 +415,16 @@ class BorderModel(mesa.Model):
         People act on the rules they *believe* are in force (``known_regime``; default: what they know now)
         and on the exceptions they believe they hold. ``aware`` and ``known_regime`` may be given to replay a
         recorded day, and ``utilities_out`` (n, 6) receives the utilities (the benchmarks do both).
+        Computed by the fused kernel (:mod:`simulation.core.kernel`: the same choices and utilities) unless
+        ``use_kernel`` is false; :meth:`choose_routes_numpy` is the reference it is tested against.
         """
+        if self.use_kernel:
+            return kernel.choose_routes(self, d, ids, cond, aware, known_regime, utilities_out)
+        return self.choose_routes_numpy(d, ids, cond, aware, known_regime, utilities_out)
+
+    def choose_routes_numpy(self, d: int, ids: np.ndarray, cond: Conditions, aware: np.ndarray | None = None,
+                            known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`choose_routes` with numpy alone: :func:`choice.utilities` and :func:`choice.choose` (the reference)."""
         p = self.people
         b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
         aware = p.aware[ids] if aware is None else aware
@@ -441,20 +465,23 @@ class BorderModel(mesa.Model):
         p, ca = self.people, self.spec.canada
         cond = self._conditions(d, date)
         if self.decision_log is not None:
-            record = DecisionRecord(d, ids, p.aware[ids].copy(), p.known_regime[ids].copy(), cond, None)
+            record = DecisionRecord(d, ids, p.aware[ids].copy(), p.known_regime[ids].copy(), cond, None,
+                                    p.perceived_family[ids].copy())
         choice = self.choose_routes(d, ids, cond)
         self.decisions += len(ids)
         if self.decision_log is not None:
             record.choices = choice.copy()
             self.decision_log.append(record)
         # ...but the rules in force decide what happens to them
-        stay = ids[choice == Option.STAY]
+        grouped, starts = kernel.group_by_option(ids, choice)  # the ids choosing each option, ascending
+        chose = [grouped[starts[o]:starts[o + 1]] for o in range(len(Option))]
+        stay = chose[Option.STAY]
         self._schedule(d, stay)
-        leave = ids[choice == Option.LEAVE]
+        leave = chose[Option.LEAVE]
         self._move(leave, State.LEFT)
         self.recorder.add("left_us_process", len(leave))
-        self._at_port(d, rules, ids[choice == Option.PORT], quebec_share=ca.quebec_share_port)
-        roxham = ids[choice == Option.ROXHAM]
+        self._at_port(d, rules, chose[Option.PORT], quebec_share=ca.quebec_share_port)
+        roxham = chose[Option.ROXHAM]
         if not R.roxham_is_open(rules):
             # they find the road closed: they learn the rules in force and reconsider later
             p.known_regime[roxham] = self.regime_of_day[d]
@@ -466,9 +493,9 @@ class BorderModel(mesa.Model):
         else:
             self._between_ports(d, rules, roxham, rules.roxham_interception, "roxham", cond.death_risk_roxham,
                                 quebec_share=1.0)
-        self._between_ports(d, rules, ids[choice == Option.IRREGULAR], rules.between_ports_detection,
+        self._between_ports(d, rules, chose[Option.IRREGULAR], rules.between_ports_detection,
                             "irregular", cond.death_risk_irregular, quebec_share=ca.quebec_share_irregular)
-        air = ids[choice == Option.AIR]
+        air = chose[Option.AIR]
         needs_visa = np.array(group_mask(rules.visa_required))[p.group[air]]
         can = R.can_fly(rules, needs_visa, p.document_holder[air])
         self.recorder.add("air_claims", int(can.sum()))

@@ -24,11 +24,33 @@ import zlib
 
 import numpy as np
 
+try:  # the uniforms in one compiled pass (the same bits); without numba, numpy's ten passes
+    import numba
+except ImportError:  # pragma: no cover
+    numba = None
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _S30, _S27, _S31, _S12 = (np.uint64(s) for s in (30, 27, 31, 12))
 _TO_UNIT = 1.0 / float(1 << 52)
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _units(slots, step_key, out):
+        """``out[i]``: the uniform of ``slots[i]`` (the SplitMix64 finaliser of ``slot * golden + step_key``,
+        52 bits + 0.5, times 2**-52): integer arithmetic and exact conversions, so the same doubles as numpy's."""
+        g, m1, m2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+        for i in range(slots.shape[0]):
+            z = slots[i] * g + step_key
+            z ^= z >> np.uint64(30)
+            z *= m1
+            z ^= z >> np.uint64(27)
+            z *= m2
+            z ^= z >> np.uint64(31)
+            out[i] = (float(z >> np.uint64(12)) + 0.5) * (1.0 / 4503599627370496.0)
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -165,6 +187,13 @@ class Streams:
 
     def _unit(self, name: str, step: int, slots: np.ndarray) -> np.ndarray:
         # 52 bits + 0.5 is exact in a double, so the result never rounds to 0 or 1
+        if numba is not None:
+            slots = np.asarray(slots, dtype=np.uint64)
+            slots = slots.reshape(1) if slots.ndim == 0 else slots
+            out = np.empty(slots.shape)
+            salt = ((int(step) + 1) * int(_GOLDEN)) & 0xFFFFFFFFFFFFFFFF
+            _units(np.ascontiguousarray(slots).reshape(-1), self._step_key(name, salt), out.reshape(-1))
+            return out
         b = self.bits(name, step, slots)
         b >>= _S12
         u = b.astype(np.float64)

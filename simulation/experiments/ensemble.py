@@ -14,16 +14,20 @@ stops the ensemble at once (the error reaches the command, which exits 2).
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from ..core.model import BorderModel
 from ..files import claim_output_dir, mark_folder, to_csv_bytes, write_atomic, write_json
 from ..scenario import Scenario, scenario_from_dict
 from ..scenario.variants import with_values
-from .engine import EnsembleError, replication_seeds, run_jobs
+from . import branching
+from .branching import Snapshot
+from .engine import EnsembleError, error_text, replication_seeds, run_jobs, storage_error
 from .posterior import digest as posterior_digest
 from .posterior import draws, load_posterior, parameters
 from .run import as_scenario, simulate
@@ -60,13 +64,18 @@ class EnsembleResult:
     wall_s: float = 0.0
 
 
-def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, values: dict | None = None) -> tuple[str, float]:
-    """Run one replication (with ``values`` set, a posterior's parameter set) and write it atomically. In a worker."""
+def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, values: dict | None = None,
+                    start=None) -> tuple[str, float]:
+    """Run one replication (with ``values`` set, a posterior's parameter set) and write it atomically. In a worker.
+
+    ``start``: continue from this :class:`~simulation.experiments.branching.Snapshot` (a state the
+    scenario shares), or continue this very model (of the same scenario), instead of starting at day 0.
+    """
     t0 = time.perf_counter()
-    sc = scenario_from_dict(scenario_dict)
-    if values:
-        sc = with_values(sc, {k: v for k, v in values.items() if k != "row"}, origin="posterior")
-    result = simulate(sc, seed=seed, scale=scale, commit=False)
+    if start is None or isinstance(start, Snapshot):
+        result = simulate(_scenario(scenario_dict, values), seed=seed, scale=scale, start=start, commit=False)
+    else:
+        result = simulate(model=start, commit=False)
     monthly = result.monthly.assign(rep_seed=seed)
     try:
         write_atomic(Path(path), encode_rep(monthly))
@@ -75,6 +84,66 @@ def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, val
             e.filename = path
         raise
     return path, time.perf_counter() - t0
+
+
+def _scenario(scenario_dict: dict, values: dict | None) -> Scenario:
+    sc = scenario_from_dict(scenario_dict)
+    if values:
+        sc = with_values(sc, {k: v for k, v in values.items() if k != "row"}, origin="posterior")
+    return sc
+
+
+def run_branches(base_dict: dict, options: list[tuple[dict, int, str]], seed: int, scale: float,
+                 values: dict | None = None) -> list[str | None]:
+    """One replication of several options that share their beginning with ``base_dict``, in one worker.
+
+    ``options`` are (scenario, branch day, path): the base is simulated once, up to each distinct branch
+    day in turn; there its state is snapshotted and every option branching that day continues from the
+    snapshot (:func:`run_replication` with ``start``). An option whose branch day is the base's last day
+    is the base itself: the base model finishes as it. ``values``: the replication's parameter set (the same
+    for every option). Returns, per option, None or the error that stopped it (the others go on); an
+    error on the base's own path fails the whole job.
+    """
+    base = _scenario(base_dict, values)
+    base = base.model_copy(update={"run": base.run.model_copy(update={"seed": seed, "scale": scale})})
+    model = BorderModel(base)
+    errors: list[str | None] = [None] * len(options)
+    extra = {"values": values} if values else {}
+    order = sorted(range(len(options)), key=lambda i: options[i][1])
+    for day in sorted({options[i][1] for i in order}):
+        branching.run_until(model, day)
+        here = [i for i in order if options[i][1] == day]
+        last = day >= model.n_days
+        snap = None if last and len(here) == 1 else branching.Snapshot(model)
+        for i in here:
+            scenario_dict, _, path = options[i]
+            try:
+                run_replication(scenario_dict, seed, scale, path, start=snap if snap is not None else model, **extra)
+            except Exception as e:  # noqa: BLE001 - report this option, go on with the others
+                if storage_error(e):
+                    raise
+                errors[i] = error_text(e)
+        del snap
+    return errors
+
+
+def _branch_plan(scenarios: list[Scenario]) -> list[tuple[int, int]]:
+    """For each scenario, (index of the scenario whose path it branches from, branch day); (i, 0): on its own.
+
+    Scenarios are grouped by everything a branch cannot change (see :mod:`branching`); in each group the
+    first is the base, and the others leave its path on their first day of difference.
+    """
+    plan: list[tuple[int, int]] = [(i, 0) for i in range(len(scenarios))]
+    groups: dict[str, list[int]] = {}
+    for i, sc in enumerate(scenarios):
+        groups.setdefault(branching.shared_key(sc), []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        days = branching.branch_days([scenarios[i] for i in members])
+        for i, day in zip(members, days):
+            plan[i] = (members[0], day)
+    return plan
 
 
 def _pending(out: Path, scenarios: list[Scenario], seeds: list[int], sets: list[dict] | None = None,
@@ -132,10 +201,13 @@ def read_manifest(out: Path) -> dict:
 
 def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: float, executor: str = "local",
                  workers: int | None = None, scheduler: str | None = None, progress: bool = True,
-                 parameter_sets: list[dict] | None = None, posterior_tag: str = "") -> EnsembleResult:
+                 parameter_sets: list[dict] | None = None, posterior_tag: str = "", branch: bool = True) -> EnsembleResult:
     """Run every (scenario, replication) not yet on disk. Failures are collected, not raised.
 
     With ``parameter_sets`` (one per replication, from a posterior), replication ``i`` of every scenario uses set ``i``.
+    With ``branch`` (the default), options that share their beginning are simulated once up to where they
+    differ, per replication, and continue from a snapshot there (:func:`run_branches`; the same results,
+    byte for byte, as independent runs). Without it, every (scenario, replication) runs from day 0.
     """
     from tqdm import tqdm
 
@@ -144,20 +216,57 @@ def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: 
     result = EnsembleResult(out=out, scenarios=scenarios, seeds=seeds, parameter_sets=parameter_sets)
     tasks, result.skipped = _pending(out, scenarios, seeds, parameter_sets, posterior_tag)
     dicts = [s.to_dict() for s in scenarios]
+
+    def extra(t: Task) -> dict:
+        return {"values": t.values} if t.values else {}
+
+    # jobs, and the tasks each covers
+    units: list[list[Task]] = []
+    fn_jobs: list[tuple[str, tuple, dict]] = []
+    by_rep: dict[tuple[int, int], list[Task]] = {}
+    plan = _branch_plan(scenarios) if branch and tasks else [(i, 0) for i in range(len(scenarios))]
+    for t in tasks:
+        base, day = plan[t.scenario_index]
+        if day == 0:
+            units.append([t])
+            fn_jobs.append(("run_replication", (dicts[t.scenario_index], t.seed, scale, t.path), extra(t)))
+        else:
+            by_rep.setdefault((base, t.rep), []).append(t)
+    # few replications and many workers: a replication's options are split between jobs (each simulates the prefix)
+    n_workers = workers or os.cpu_count() or 1
+    split = max(1, min(n_workers // max(len(by_rep), 1), max((len(v) for v in by_rep.values()), default=1)))
+    for (base, _), group in by_rep.items():
+        for part in (group[k::split] for k in range(split)):
+            if part:
+                units.append(part)
+                options = [(dicts[t.scenario_index], plan[t.scenario_index][1], t.path) for t in part]
+                fn_jobs.append(("run_branches", (dicts[base], options, part[0].seed, scale), extra(part[0])))
+
     with tqdm(total=len(scenarios) * len(seeds), initial=result.skipped, unit="rep", desc="replications",
               disable=not progress) as bar:
-        def done(i: int, _, error: str | None) -> None:
+        def record(t: Task, error: str | None) -> None:
             bar.update(1)
-            t = tasks[i]
             if error is None:
                 result.ran += 1
             else:
                 result.failures.append(Failure(scenarios[t.scenario_index].name, t.rep, t.seed, error))
 
-        jobs = [(dicts[t.scenario_index], t.seed, scale, t.path, t.values) for t in tasks]
-        run_jobs(run_replication, jobs, done, executor=executor, workers=workers, scheduler=scheduler)
+        def done(i: int, value, error: str | None) -> None:
+            if fn_jobs[i][0] == "run_branches" and error is None:
+                for t, e in zip(units[i], value):
+                    record(t, e)
+            else:
+                for t in units[i]:
+                    record(t, error)
+
+        run_jobs(_call, fn_jobs, done, executor=executor, workers=workers, scheduler=scheduler)
     result.wall_s = time.perf_counter() - t0
     return result
+
+
+def _call(name: str, args: tuple, kwargs: dict):
+    """Run ``name`` (run_replication or run_branches) of this module, looked up when called (in the worker)."""
+    return globals()[name](*args, **kwargs)
 
 
 def load_replications(out: Path, sc: Scenario, n_reps: int, posterior_tag: str = "") -> pd.DataFrame:
@@ -191,11 +300,12 @@ def summarise_folder(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[
 
 def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
                    scale: float | None = None, workers: int | None = None, executor: str = "local",
-                   scheduler: str | None = None, progress: bool = False, posterior=None):
+                   scheduler: str | None = None, progress: bool = False, posterior=None, branch: bool = True):
     """Run an ensemble of several options and summarise it; resumes from what ``out`` already holds.
 
     ``posterior``: a posterior file (or its DataFrame): replication ``i`` of every option then uses parameter set
-    ``i``, resampled by weight from the master seed. Returns ``(summary, differences, ensemble_result)``; summary
+    ``i``, resampled by weight from the master seed. ``branch``: share the options' common beginning (see
+    :func:`run_ensemble`; the same results). Returns ``(summary, differences, ensemble_result)``; summary
     and differences are ``None`` when replications failed. Writes ``out/comparison.json``, ``out/reps/``,
     ``summary.csv`` and ``differences.csv``.
     """
@@ -219,7 +329,7 @@ def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10,
     mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "convergence.csv", "report.md",
                                  "report.html", "plots"])
     result = run_ensemble(scs, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler,
-                          progress=progress, parameter_sets=sets, posterior_tag=tag)
+                          progress=progress, parameter_sets=sets, posterior_tag=tag, branch=branch)
     if result.failures:
         return None, None, result
     summary, differences, *_ = summarise_folder(out)

@@ -57,7 +57,7 @@ def as_scenario(s, seed: int | None = None, scale: float | None = None) -> Scena
 
 
 def simulate(scenario=None, seed: int | None = None, scale: float | None = None, *, until: str | dt.date | None = None,
-             model: BorderModel | None = None, progress=None, keep_model: bool = False,
+             model: BorderModel | None = None, start=None, progress=None, keep_model: bool = False,
              decision_log: list | None = None, commit: bool = True) -> RunResult:
     """Run the model and return a :class:`RunResult`.
 
@@ -67,12 +67,22 @@ def simulate(scenario=None, seed: int | None = None, scale: float | None = None,
         until: stop before this day (a date or 'YYYY-MM[-DD]'; default: the scenario's end). The result keeps
             the model (as with ``keep_model``) so it can be continued.
         model: continue this model instead of building one (``scenario``, ``seed``, ``scale`` are then ignored).
+        start: a saved state (a :class:`~simulation.experiments.branching.Snapshot` or the path of a file written by
+            ``Snapshot.save``): continue from it as ``scenario`` (default: the state's own scenario), which must not
+            differ from the state's scenario before the state's day. The result is the same as a run of ``scenario``
+            from day 0, byte for byte.
         progress: called with the number of days done, every day.
         decision_log: a list that receives a :class:`~simulation.core.model.DecisionRecord` per day of decisions.
         commit: record the git commit in the provenance (a subprocess; the replication workers skip it).
     """
     t0 = time.perf_counter()
-    if model is None:
+    if start is not None and model is None:
+        from .branching import Snapshot, continue_as
+
+        snap = start if isinstance(start, Snapshot) else Snapshot.load(start)
+        sc = snap.scenario if scenario is None else as_scenario(scenario, seed, scale)
+        model = continue_as(snap, sc)
+    elif model is None:
         sc = Scenario() if scenario is None else as_scenario(scenario, seed, scale)
         model = BorderModel(sc)
     if decision_log is not None:

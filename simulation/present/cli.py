@@ -77,9 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one scenario and write monthly.csv, run.json and plots/")
     run.add_argument("scenario", type=Path, help="scenario file (TOML)")
-    run.add_argument("--out", type=Path, required=True, help="output folder (created; replaced only when the run completes)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="output folder (created; replaced only when the run completes); required unless --save-state")
     run.add_argument("--seed", type=_seed, default=None, help="replication seed (default: the scenario's run.seed)")
     run.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated, 0 < scale <= 1")
+    run.add_argument("--until", default=None, metavar="DATE",
+                     help="with --save-state: stop before this day ('YYYY-MM[-DD]') and save the model's state there")
+    run.add_argument("--save-state", type=Path, default=None, metavar="FILE",
+                     help="save the model's whole state (at --until, or at the end) to FILE, to run what-ifs from it")
+    run.add_argument("--from-state", type=Path, default=None, metavar="FILE",
+                     help="continue from a state saved with --save-state, as this scenario (which must not differ from "
+                          "the saved one before the state's day); seed and scale are the state's")
     run.add_argument("--no-plots", action="store_true", help="skip the plots")
     run.add_argument("--force", action="store_true", help="rerun even if --out already holds this run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -98,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="posterior.csv from 'bordersim calibrate': replication i of every option uses parameter set i "
                            "(resampled by weight), so intervals carry the parameters' uncertainty as well as chance")
     cmp_.add_argument("--no-plots", action="store_true", help="skip the plots")
+    cmp_.add_argument("--no-branch", action="store_true",
+                      help="run every option from the start (default: options that share their beginning simulate it "
+                           "once per replication and continue from a snapshot; the same results)")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
     rep = sub.add_parser("report", help="rebuild summary, plots and report.md from a comparison folder, without rerunning")
@@ -165,7 +176,26 @@ def cmd_run(args) -> int:
     from ..scenario import load_scenario
     from .plots import run_plots
 
-    scenario = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
+    state = None
+    if args.from_state is not None:
+        from ..experiments.branching import BranchError, Snapshot
+
+        try:
+            state = Snapshot.load(args.from_state)
+        except BranchError as e:
+            raise BadInput(str(e)) from None
+        for flag, given, saved in (("--seed", args.seed, state.scenario.run.seed), ("--scale", args.scale, state.scenario.run.scale)):
+            if given is not None and given != saved:
+                raise BadInput(f"{flag} {given} differs from the saved state's ({saved}); leave it out")
+        scenario = load_scenario(args.scenario, seed=state.scenario.run.seed, scale=state.scenario.run.scale)
+    else:
+        scenario = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
+    if args.until is not None and args.save_state is None:
+        raise BadInput("--until goes with --save-state")
+    if args.save_state is not None:
+        return _save_state(args, scenario, state)
+    if args.out is None:
+        raise BadInput("--out is required (unless --save-state)")
     seed, scale = scenario.run.seed, scenario.run.scale
     claim_output_dir(args.out, "run")  # refuses a file, or a folder with files bordersim did not write
     if not args.force and is_complete(args.out, scenario, seed, scale):
@@ -178,12 +208,43 @@ def cmd_run(args) -> int:
             if done % 30 == 0 or done == n_days:
                 bar.update(done - bar.n)
 
-        result = simulate(scenario, progress=progress)
+        result = _simulate_from(scenario, state, progress)
     with staged_directory(args.out, "run") as stage:
         write_run(result, stage)
         if not args.no_plots:
             run_plots(result.monthly, scenario.rule_changes(), stage / "plots", scenario.name)
     print(f"{scenario.name}: wrote {args.out}/monthly.csv, run.json" + ("" if args.no_plots else ", plots/"))
+    return 0
+
+
+def _simulate_from(scenario, state, progress=None, until=None):
+    from ..experiments.branching import BranchError
+    from ..experiments.run import simulate
+
+    try:
+        return simulate(scenario, start=state, progress=progress, until=until, commit=until is None)
+    except BranchError as e:
+        raise BadInput(str(e)) from None
+
+
+def _save_state(args, scenario, state) -> int:
+    """``run --save-state``: simulate to --until (or the end) and save the model's state there."""
+    from ..calendar import parse_date
+    from ..experiments.branching import Snapshot
+
+    until = args.until
+    if until is not None:
+        try:
+            day = parse_date(until)
+        except ValueError as e:
+            raise BadInput(f"--until: {e}") from None
+        if not scenario.time.first_day < day <= scenario.time.last_day:
+            raise BadInput(f"--until {until} is outside the scenario's window {scenario.time.start}..{scenario.time.end}")
+    result = _simulate_from(scenario, state, until=until or scenario.time.last_day.isoformat())
+    snap = Snapshot(result.model)
+    snap.save(args.save_state)
+    print(f"{scenario.name}: saved the state at {snap.date} (day {snap.day}, {snap.nbytes() / 1e6:.0f} MB) to "
+          f"{args.save_state}; continue with 'bordersim run SCENARIO --from-state {args.save_state} --out DIR'")
     return 0
 
 
@@ -205,7 +266,7 @@ def cmd_compare(args) -> int:
     summary, _, result = compare(
         scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
-        plots=not args.no_plots, posterior=args.posterior,
+        plots=not args.no_plots, posterior=args.posterior, branch=not args.no_branch,
     )
     print(f"{result.ran} replications run, {result.skipped} already on disk, {len(result.failures)} failed "
           f"({result.wall_s:.1f} s)")

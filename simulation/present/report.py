@@ -26,17 +26,19 @@ from .compare_plots import outcome_bars, overview, route_shares, timeseries_plot
 
 def compare(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
             scale: float | None = None, workers: int | None = None, executor: str = "local",
-            scheduler: str | None = None, progress: bool = False, plots: bool = True, posterior=None):
+            scheduler: str | None = None, progress: bool = False, plots: bool = True, posterior=None,
+            branch: bool = True):
     """Run an ensemble of several options (paths or Scenarios), summarise it and write ``report.md``.
 
-    Resumes from what ``out`` already holds. Returns ``(summary, differences, ensemble_result)``; summary
+    Resumes from what ``out`` already holds; ``branch=False`` runs every option from day 0 (the same results,
+    see ``run_ensemble``). Returns ``(summary, differences, ensemble_result)``; summary
     and differences are pandas DataFrames (also written to ``out/summary.csv`` and ``out/differences.csv``),
     or ``None`` when replications failed (``ensemble_result.failures`` says which).
     """
     summary, differences, result = run_comparison(scenarios, out, reference=reference, reps=reps,
                                                   master_seed=master_seed, scale=scale, workers=workers,
                                                   executor=executor, scheduler=scheduler, progress=progress,
-                                                  posterior=posterior)
+                                                  posterior=posterior, branch=branch)
     if result.failures:
         return None, None, result
     summary, differences = build_report(out, plots=plots)
