@@ -53,7 +53,7 @@ def test_monthly_csv(history_out):
     df = pd.read_csv(history_out[1] / "monthly.csv")
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     assert missing == []
-    assert len(df) == 8 * 12 and df["month"].iloc[0] == "2017-01" and df["month"].iloc[-1] == "2024-12"
+    assert len(df) == 8 * 12 + 7 and df["month"].iloc[0] == "2017-01" and df["month"].iloc[-1] == "2025-07"
     assert (df["scenario"] == "history").all() and (df["seed"] == 1).all()
     assert not df.isna().any().any()
 
@@ -101,7 +101,7 @@ def test_validate_prints_the_resolved_scenario(at_repo_root, capsys):
     doc = tomllib.loads(out)
     assert doc["scenario"]["name"] == "suspend_stca"
     assert "extends" not in doc["scenario"]
-    assert doc["time"] == {"start": "2017-01", "end": "2025-12"}  # inherited from protocol_2023
+    assert doc["time"] == {"start": "2017-01", "end": "2026-12"}  # inherited from protocol_2023
     names = [c["name"] for c in doc["policy"]["change"]]
     assert "covid_direct_back" in names and "suspend_stca_2023" in names  # inherited from history, and its own
     # and the timeline of rules in force

@@ -257,12 +257,6 @@ def cmd_compare(args) -> int:
         _check_runnable(sc, path, args.scale)
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
-    from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
-
-    if args.reps < MIN_REPS:
-        enough = "no intervals will be shown" if args.reps < MIN_REPS_FOR_INTERVAL else "its 90% intervals are not settled"
-        print(f"bordersim: warning: {args.reps} replications: {enough}; use --reps {MIN_REPS} or more for results "
-              "you mean to quote (see the report's section on replications)", file=sys.stderr)
     summary, _, result = compare(
         scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
@@ -276,6 +270,12 @@ def cmd_compare(args) -> int:
         print("bordersim: no summary written; rerun the same command to retry the failed replications", file=sys.stderr)
         return 1
     print(f"wrote {args.out}/summary.csv, differences.csv, report.md" + ("" if args.no_plots else ", plots/"))
+    from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
+
+    if args.reps < MIN_REPS:
+        enough = "no intervals will be shown" if args.reps < MIN_REPS_FOR_INTERVAL else "its 90% intervals are not settled"
+        print(f"bordersim: warning: {args.reps} replications: {enough}; use --reps {MIN_REPS} or more for results "
+              "you mean to quote (see the report's section on replications)", file=sys.stderr)
     return 0
 
 
