@@ -343,6 +343,34 @@ def work_branching(label: str, scenarios: list[str], reps: int, scale: float, wo
     return rows
 
 
+def work_posterior(scenarios: list[str], reps: int, scale: float, workers: int, posterior: str, seed: int = 1) -> list[dict]:
+    """``compare`` of ``scenarios`` with a posterior (a parameter set per replication) and without: wall time."""
+    from simulation.experiments.ensemble import run_comparison
+    from simulation.scenario import load_scenario
+
+    scs = [load_scenario(ROOT / "scenarios" / f"{s}.toml") for s in scenarios]
+    rows = []
+    for post in (None, ROOT / posterior):
+        out = Path(tempfile.mkdtemp(prefix="bordersim-bench-posterior-"))
+        t0, c0 = time.perf_counter(), cpu_seconds(children=True)
+        _, _, result = run_comparison(scs, out, reps=reps, master_seed=seed, scale=scale, workers=workers, posterior=post)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(children=True) - c0
+        shutil.rmtree(out, ignore_errors=True)
+        if result.failures:
+            raise RuntimeError(f"failures: {result.failures[:3]}")
+        rows.append({"workload": f"compare {len(scs)} options x {reps} reps, scale {scale:g}, {workers} workers, "
+                                 + ("with the posterior" if post else "without a posterior"),
+                     "persons": 0, "agent_steps": 0, "wall_s": wall, "cpu_s": cpu,
+                     "peak_rss_mb": max(peak_rss_mb(), peak_rss_mb(children=True)),
+                     "notes": f"{len(scs) * reps} runs; {cpu / wall:.2f} cores busy on average"})
+    rows[-1]["ratios"] = [{"what": f"with the posterior vs without ({len(scs)} options x {reps} reps, scale {scale:g}); "
+                                   "target <= 1.2",
+                           "ratio": rows[1]["wall_s"] / rows[0]["wall_s"],
+                           "detail": f"{rows[1]['wall_s']:.0f} vs {rows[0]['wall_s']:.0f} s wall, {rows[1]['cpu_s']:.0f} vs "
+                                     f"{rows[0]['cpu_s']:.0f} s CPU"}]
+    return rows
+
+
 def _previous_commit() -> str:
     """The commit this work started from: where HEAD left main (else HEAD's parent)."""
     for cmd in (["git", "merge-base", "HEAD", "main"], ["git", "rev-parse", "HEAD~1"]):
@@ -367,6 +395,8 @@ def run_one(spec: dict) -> list[dict]:
         return work_commits(**spec)
     if kind == "branching":
         return work_branching(**spec)
+    if kind == "posterior":
+        return work_posterior(**spec)
     raise ValueError(f"unknown workload {kind!r}")
 
 
@@ -555,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old", default=None, help="commit to compare this tree with (default: where this branch left main)")
     ap.add_argument("--no-commits", action="store_true", help="skip the old-commit-against-this-tree workloads")
     ap.add_argument("--no-branching", action="store_true", help="skip the branching and replication-growth workloads")
+    ap.add_argument("--posterior-ratio", type=int, default=None, metavar="REPS",
+                    help="only the posterior workload: the 7 options of 2023 x REPS with scenarios/posterior.csv and without")
     ap.add_argument("--rows", type=Path, default=None,
                     help="rebuild the tables from the rows of an interrupted run (a *.partial.json) without running")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one workload, print JSON
@@ -595,6 +627,11 @@ def main(argv: list[str] | None = None) -> int:
         for w in sorted({1, workers}):
             specs.append({"kind": "ensemble", "scale": cfg["ensemble_scale"], "reps": cfg["ensemble_reps"], "workers": w,
                           "scenarios": list(cfg["ensemble_scenarios"])})  # whole runs: workers re-validate the dates
+    if args.posterior_ratio:
+        specs = [{"kind": "posterior", "scenarios": list(ENSEMBLE_SCENARIOS) + ["protocol_irb_capacity_doubled"],
+                  "reps": args.posterior_ratio,
+                  "scale": cfg["ensemble_scale"], "workers": workers, "posterior": "scenarios/posterior.csv"}]
+        name = "posterior"
     rows: list[dict] = json.loads(args.rows.read_text()) if args.rows else []
     for spec in [] if args.rows else specs:
         print(f"running {spec} ...", file=sys.stderr, flush=True)

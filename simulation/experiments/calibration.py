@@ -66,6 +66,14 @@ PRIORS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log sc
     "population.status_event_share": (0.0, 0.5, False),
     "behaviour.rule_news_reach": (0.0, 1.0, False),
 }
+#: ABC-SMC settings. With ten parameters and a noisy simulator, pyabc's defaults (the median of the last
+#: generation's discrepancies as the next threshold, a kernel of Silverman's bandwidth) let the importance weights
+#: collapse onto a few particles within three generations (effective particles 100 -> 31 -> 15 -> 2 in a test
+#: run, docs/calibration.md). A slower threshold (the 70th percentile) and a kernel twice as wide keep the
+#: sample diverse, at the price of more generations for the same threshold.
+THRESHOLD_QUANTILE = 0.7
+KERNEL_SCALING = 2.0
+
 WEIGHTS = {"quebec_monthly": 1.0, "ircc_quebec_monthly": 1.0, "claims_by_mode": 0.5, "nationality_mix": 1.0,
            "covid_2020": 0.5}
 
@@ -245,7 +253,8 @@ def calibrate(sc: Scenario, fit: str, population: int = 48, generations: int = 5
     with Engine(executor, workers, scheduler) as engine:
         abc = pyabc.ABCSMC(DiscrepancyModel(run_sc, fit_months, priors), prior, _discrepancy,
                            population_size=population, sampler=EngineSampler(engine, master_seed, progress=report),
-                           eps=pyabc.QuantileEpsilon(alpha=0.5))
+                           transitions=pyabc.MultivariateNormalTransition(scaling=KERNEL_SCALING),
+                           eps=pyabc.QuantileEpsilon(alpha=THRESHOLD_QUANTILE))
         db = f"sqlite:///{Path(database).resolve()}" if database else "sqlite://"
         abc.new(db, {"discrepancy": 0.0})
         history = abc.run(max_nr_populations=generations)
