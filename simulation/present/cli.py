@@ -164,7 +164,7 @@ def cmd_run(args) -> int:
     with staged_directory(args.out, "run") as stage:
         write_run(result, stage)
         if not args.no_plots:
-            run_plots(result.monthly, scenario.rule_changes(), stage / "plots", scenario.name)
+            run_plots(result.monthly, scenario, stage / "plots")
     print(f"{scenario.name}: wrote {args.out}/monthly.csv, run.json" + ("" if args.no_plots else ", plots/"))
     return 0
 
@@ -222,7 +222,7 @@ def cmd_calibrate(args) -> int:
         write_atomic(stage / "calibrated.toml", calibrated_toml(result, args.fit, command).encode())
         loss_plot(result.trials, stage / "plots" / "loss")
         best = result.monthly_best.assign(rep=0)
-        backtest_plot(best, args.fit, sc.rule_changes(), stage / "plots" / "fit", "best trial (mean of the trial's runs)")
+        backtest_plot(best, args.fit, sc, stage / "plots" / "fit", "best trial (mean of the trial's runs)")
         summary = pd.DataFrame([{"trials": len(result.trials), "start_loss": result.start_loss, "best_loss": result.best_loss,
                                  "seconds": round(result.seconds, 1), "fit": args.fit, "scale": sc.run.scale}])
         write_atomic(stage / "summary.csv", to_csv_bytes(summary))

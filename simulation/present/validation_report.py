@@ -16,7 +16,7 @@ from ..calendar import add_months, parse_date
 from ..experiments.calibration import parse_fit
 from ..experiments.validation import Backtest, observed_locations, run_backtest
 from ..files import save_figure, write_atomic
-from .plots import mark_changes, month_dates, plt, style_time_axis
+from .plots import change_labels, draw_markers, frame_months, markers_from_changes, month_dates, plt, style_time_axis, title
 
 
 def backtest(history, calibrations, out, reps: int = 10, scale: float | None = None, master_seed: int = 1,
@@ -33,9 +33,12 @@ def backtest(history, calibrations, out, reps: int = 10, scale: float | None = N
 
 def write_backtest_report(bt: Backtest, docs: Path | None = None) -> None:
     """Plots and ``validation.md`` in the backtest folder; with ``docs``, the page and its images there too."""
+    from ..scenario import load_scenario
+
+    labels = change_labels(load_scenario(bt.history_path))
     for s in bt.sections:
         backtest_plot(s.replications, s.fit, s.changes, bt.out / "plots" / f"backtest_{s.calibration.stem}",
-                      f"behaviour fitted on {s.fit}")
+                      f"behaviour fitted on {s.fit}", labels=labels)
     text = validation_markdown(bt)
     write_atomic(bt.out / "validation.md", text.encode())
     if docs is not None:
@@ -63,8 +66,14 @@ def _runs(months: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title: str, end: str = "2023-12") -> list[Path]:
-    """Observed Quebec interceptions (dots) against the simulated median and 90% band; held-out months shaded."""
+def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title_text: str, end: str = "2023-12",
+                  labels: dict[str, str] | None = None) -> list[Path]:
+    """Observed Quebec interceptions (dots) against the simulated median and 90% band; held-out months shaded.
+
+    ``changes``: the rule changes to mark (or a Scenario, whose changes and labels are used).
+    """
+    if hasattr(changes, "rule_changes"):
+        labels, changes = change_labels(changes), changes.rule_changes()
     reps = reps[reps.month <= end]
     g = reps.groupby("month")["interceptions_quebec"]
     q = pd.DataFrame({"p05": g.quantile(0.05), "p50": g.quantile(0.5), "p95": g.quantile(0.95)})
@@ -72,17 +81,23 @@ def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title: str, 
     obs = observed_locations()["quebec"].dropna()
     obs = obs[obs.index <= end]
     fitted = set(parse_fit(fit))
+    n_reps = reps["rep"].nunique() if "rep" in reps else 1
     fig, ax = plt.subplots(figsize=(11, 4.8))
     for lo, hi in _runs([m for m in q.index if m not in fitted]):
         ax.axvspan(_month_start(lo), _month_start(hi, offset=1), color="#fde0c5", lw=0, zorder=0)
-    ax.fill_between(dates, q.p05, q.p95, color="#1f78b4", alpha=0.2, lw=0, label="simulated, 90% band")
-    ax.plot(dates, q.p50, color="#1f78b4", lw=1.8, label="simulated median")
+    if n_reps > 1:
+        ax.fill_between(dates, q.p05, q.p95, color="#0072B2", alpha=0.2, lw=0, label="simulated, 5–95% band")
+    ax.plot(dates, q.p50, color="#0072B2", lw=1.8, label="simulated median" if n_reps > 1 else "simulated")
     ax.scatter(month_dates(obs.index), obs.values, color="black", s=14, zorder=3, label="observed (RCMP)")
     ax.fill_between([], [], [], color="#fde0c5", label="held out from the fit")
-    mark_changes(ax, changes, dates[0].replace(day=1), dates[-1])
+    frame_months(ax, list(q.index))
     style_time_axis(ax, "persons intercepted per month")
-    ax.set_title(f"RCMP interceptions between ports, Quebec: observed and simulated\n{title}", loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=4)
+    fig.tight_layout()
+    rows = draw_markers(ax, markers_from_changes(changes, labels or {}, dates[0].replace(day=1), dates[-1]))
+    sub = f"{title_text}; {n_reps} replication{'s' if n_reps != 1 else ''}" + (
+        ", band: 5th–95th percentile over replications" if n_reps > 1 else "")
+    title(ax, "RCMP interceptions between ports, Quebec: observed and simulated", sub, rows)
     return save_figure(fig, out)
 
 

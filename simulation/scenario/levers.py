@@ -123,6 +123,9 @@ class _ChangeBase(Section):
     until: str | None = Field(None, description="First day the earlier values apply again (optional).")
     enabled: bool = Field(True, description="Set false in a child scenario to drop an inherited change.")
     description: str = Field("", description="What the change is, in words.")
+    label: str | None = Field(None, description="A short name in plain words for the plots' markers, e.g. "
+                                                "'Additional Protocol' (default: the description up to its first "
+                                                "colon or bracket).")
     source: str = Field("", description="Where the change and its date come from.")
 
     @field_validator("start", "until")
