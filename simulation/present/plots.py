@@ -271,8 +271,8 @@ def style_time_axis(ax, ylabel: str, money: bool = False, bottom: float | None =
     ax.spines[["top", "right"]].set_visible(False)
     if bottom is not None:
         ax.set_ylim(bottom=bottom)
-    if ax.get_ylim()[1] <= (bottom or 0):  # an all-zero series: keep a readable axis (and no warning)
-        ax.set_ylim(top=(bottom or 0) + 1)
+    if bottom is not None and ax.get_ylim()[1] < bottom + 1:  # an all-zero series: a readable axis, no fractions
+        ax.set_ylim(bottom, bottom + 1)
 
 
 def frame_months(ax, months) -> None:
