@@ -123,3 +123,51 @@ def test_outputs_follow_the_umask(tmp_path, at_repo_root):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "h").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "h" / "monthly.csv").stat().st_mode) == 0o644
+
+
+def test_version(capsys):
+    from simulation import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"bordersim {__version__}"
+
+
+def test_a_misspelt_scenario_gets_a_suggestion_and_a_pointer_to_list(at_repo_root, capsys):
+    assert main(["validate", "scenarios/protcol_2023.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "file not found" in err and "bordersim list" in err
+    assert "Did you mean scenarios/protocol_2023.toml?" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_scale_too_small_to_mean_anything_is_refused(tmp_path, at_repo_root, capsys):
+    out = tmp_path / "tiny"
+    assert main(["run", "scenarios/history.toml", "--scale", "0.0000001", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "simulates 0 persons" in err and "--allow-tiny" in err and not out.exists()
+    assert main(["compare", "scenarios/no_protocol.toml", "scenarios/protocol_2023.toml", "--scale", "0.0001",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "use --scale 0.00024 or more" in capsys.readouterr().err
+
+
+def test_a_tiny_run_with_allow_tiny_runs_quietly(tmp_path, at_repo_root, capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no matplotlib warning leaks out of an empty run
+        code = main(["run", "scenarios/history.toml", "--scale", "0.0000001", "--out", str(tmp_path / "t"),
+                     "--allow-tiny", "--quiet"])
+    assert code == 0 and (tmp_path / "t" / "plots" / "crossings_by_route.png").is_file()
+
+
+def test_counts_are_written_as_whole_numbers(history_out):
+    """At scale 0.002 every simulated person is 500 persons: counts are whole and written without decimals
+    (expected deaths, which are fractions, keep their 4 decimals)."""
+    text = (history_out[1] / "monthly.csv").read_text().splitlines()
+    header = text[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in text[1:]]
+    for col in ("roxham_crossings", "port_claims", "claims_in_canada", "irb_backlog", "quebec_shelter_population"):
+        assert all("." not in r[col] for r in rows), col
+    assert any("." in r["deaths_expected"] for r in rows)
+    assert not any(r[c].endswith(".0000") for r in rows for c in ("roxham_crossings", "irb_backlog"))

@@ -18,6 +18,7 @@ stderr and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -160,7 +161,10 @@ def _check_size(scenarios, allow_tiny: bool) -> None:
     for sc in scenarios:
         n = persons_simulated(sc)
         if n < MIN_PERSONS:
-            least = sc.run.scale * MIN_PERSONS / max(n, 1) if n else None
+            least = sc.run.scale * MIN_PERSONS / n if n else None
+            if least:
+                step = 10 ** (math.floor(math.log10(least)) - 1)
+                least = math.ceil(least / step - 1e-9) * step  # up, to two figures: enough persons
             hint = f"; use --scale {least:.2g} or more" if least and least <= 1 else ""
             raise BadInput(f"--scale {sc.run.scale:g} simulates {n:,} persons for {sc.name}, fewer than {MIN_PERSONS:,}: "
                            f"each would stand for {1 / sc.run.scale:,.0f} real people and the counts would mean "

@@ -90,10 +90,10 @@ def series_values(monthly: pd.DataFrame, columns, how: str = "month") -> pd.Data
     if how == "quarter":
         m = frame["month"]
         frame["month"] = m.str[:5] + ((m.str[5:7].astype(int) - 1) // 3 * 3 + 1).map("{:02d}".format)
-    wide = frame.pivot_table(index="month", columns="rep", values="v", aggfunc="sum").sort_index()
+    grouped = frame.groupby(["month", "rep"], sort=True)["v"]
+    wide = grouped.sum().unstack("rep")
     if how == "quarter":  # a quarter is drawn only if all its months are there
-        months = frame.groupby("month")["rep"].size() // max(frame["rep"].nunique(), 1)
-        wide = wide[months.reindex(wide.index) == 3]
+        wide = wide[grouped.size().unstack("rep").min(axis=1) == 3]
     if how in ("cumulative", "risk_index"):
         wide = wide.cumsum()
     return wide
@@ -381,12 +381,12 @@ def all_outcomes(ens: Ensemble, out_dir: Path) -> list[Path]:
     ncols = 4
     nrows = -(-len(keys) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(16, 2.7 * nrows + 2.0), sharex=True, squeeze=False)
-    for ax, key in zip(axes.ravel(), keys):
+    for i, (ax, key) in enumerate(zip(axes.ravel(), keys)):
         ylabel = draw_outcome(ax, ens, key)
         style_time_axis(ax, "", money=_money(key))
         ax.set_title(f"{outcome_title(key)}\n({ylabel})", loc="left", fontsize=8.5)
         ax.tick_params(labelsize=7.5)
-        ax.xaxis.set_tick_params(labelbottom=True)
+        ax.xaxis.set_tick_params(labelbottom=i + ncols >= len(keys))  # years under the lowest panel of each column
     for ax in axes.ravel()[len(keys):]:
         ax.set_visible(False)
     handles, labels = [], []

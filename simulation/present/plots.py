@@ -174,13 +174,14 @@ def draw_markers(ax, markers: list[Marker], how: str = "labels", numbers_from: i
 def layout_labels(ax, markers: list[Marker]) -> tuple[list[int], list[float]]:
     """Rows and horizontal offsets (pixels from the line to the label's left end) of marker labels.
 
-    A label's row is one above the highest row of the labels whose lines it spans (so lines never cross
-    labels); labels that would overlap on one row are moved up; a label that would run past the axes' right
-    edge ends there instead, unless that would make two labels span each other's lines.
+    A label starts at its line, or, for the last few markers, ends at it (so that no label runs off the right
+    edge). A label's row is one above the highest row of the labels whose lines it spans, so lines never cross
+    labels, and labels that would overlap on one row are moved up. Of the ways to choose which markers' labels
+    end at their line, the one with the fewest rows is kept.
     """
     renderer = ax.figure.canvas.get_renderer()
     gap = _GAP * ax.figure.dpi / 72.0
-    right_edge = ax.get_window_extent(renderer).x1
+    box = ax.get_window_extent(renderer)
     xs = [ax.transData.transform((mdates.date2num(m.day), 0))[0] for m in markers]
     widths = []
     for m in markers:
@@ -188,7 +189,27 @@ def layout_labels(ax, markers: list[Marker]) -> tuple[list[int], list[float]]:
         widths.append(t.get_window_extent(renderer).width + 2)
         t.remove()
     n = len(markers)
-    offsets = [min(2.0, right_edge - x - w) if x + 2 + w > right_edge else 2.0 for x, w in zip(xs, widths)]
+    order = sorted(range(n), key=lambda i: xs[i])
+    best = None
+    for k in range(n, -1, -1):  # the markers from the k-th (left to right) on have labels ending at their line
+        right_aligned = set(order[k:])
+        offsets = [-(widths[i] + 2.0) if i in right_aligned else 2.0 for i in range(n)]
+        rows = _rows(xs, widths, offsets, gap)
+        if rows is None:
+            continue
+        spans = [(xs[i] + offsets[i], xs[i] + offsets[i] + widths[i]) for i in range(n)]
+        overflow = sum(max(0.0, b - box.x1) + max(0.0, box.x0 - a) for a, b in spans)
+        score = (overflow > 1.0, max(rows, default=0), overflow)
+        if best is None or score < best[0]:
+            best = (score, rows, offsets)
+    if best is None:  # cannot happen with labels that start at their line; kept for safety
+        return list(range(n)), [2.0] * n
+    return best[1], best[2]
+
+
+def _rows(xs, widths, offsets, gap) -> list[int] | None:
+    """Rows of labels at these offsets, or None if two labels span each other's line (no rows would do)."""
+    n = len(xs)
 
     def span(i):
         return xs[i] + offsets[i], xs[i] + offsets[i] + widths[i]
@@ -197,9 +218,8 @@ def layout_labels(ax, markers: list[Marker]) -> tuple[list[int], list[float]]:
         a, b = span(i)
         return i != j and a - gap <= xs[j] <= b + gap
 
-    for i in range(n):  # a label that ends at the edge must not make a circle of spanning
-        if offsets[i] < 2.0 and any(covers(i, j) and covers(j, i) for j in range(n)):
-            offsets[i] = 2.0
+    if any(covers(i, j) and covers(j, i) for i in range(n) for j in range(i + 1, n)):
+        return None
     rows = [0] * n
     for _ in range(4 * n + 4):
         changed = False
@@ -214,8 +234,8 @@ def layout_labels(ax, markers: list[Marker]) -> tuple[list[int], list[float]]:
                     rows[j if xs[j] <= xs[i] else i] += 1
                     changed = True
         if not changed:
-            break
-    return rows, offsets
+            return rows
+    return None
 
 
 def marker_key(fig, markers: list[Marker], y: float = 0.0, numbers_from: int = 1) -> None:
@@ -306,7 +326,10 @@ def run_plots(monthly: pd.DataFrame, scenario, out_dir: Path, title_text: str | 
             ax.plot(dates, monthly[col], label=label(col), color=c, lw=1.6)
     frame_months(ax, months)
     style_time_axis(ax, "persons per month")
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
+    else:
+        ax.text(0.5, 0.5, "nobody went towards Canada in this run", transform=ax.transAxes, ha="center", color="0.4")
     fig.tight_layout()
     rows = draw_markers(ax, markers)
     title(ax, f"Crossings and claims by route: {name}", _run_subtitle(monthly, scenario), rows)

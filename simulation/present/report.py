@@ -427,7 +427,9 @@ def report_doc(c: Comparison, plots: bool = True) -> Doc:
         parts = [change(c, name, m, c.focus).words() for m in HEADLINE]
         items.append(f"**{c.label(name)}** against the reference, {c.window_text(c.focus)}: " + "; ".join(parts) + ".")
     doc.ul(items)
-    doc.p("Percentages are of the reference's mean. \"No clear change\": the interval includes no change.", "note")
+    doc.p("Percentages are of the reference's mean." + (" \"No clear change\": the interval includes no change."
+                                                        if n > 1 else " With one replication nothing is compared "
+                                                                      "with the noise."), "note")
 
     for window, heading in ((c.focus, f"Differences from the reference, {c.window_text(c.focus)}"),
                             ("first_12_months", f"The first 12 months, {c.window_text('first_12_months')}"

@@ -122,7 +122,7 @@ def persons(x: float, digits: int = 3) -> str:
     if not math.isfinite(x):
         return "n/a"
     if abs(x) >= 1e6:
-        return f"{significant(x, digits) / 1e6:,.{_decimals(x / 1e6, digits)}f} million"
+        return _minus(_strip(f"{significant(x, digits) / 1e6:,.{_decimals(x / 1e6, digits)}f}") + " million")
     if 0 < abs(x) < 1:
         return "fewer than 1" if x > 0 else "−fewer than 1"
     return _minus(f"{significant(x, digits):,.0f}")
@@ -135,10 +135,10 @@ def money(x: float, digits: int = 3) -> str:
     sign = "−" if x < 0 else ""
     x = abs(x)
     if x >= 1e9:
-        return f"{sign}${significant(x, digits) / 1e9:,.{_decimals(x / 1e9, digits)}f}B"
+        return f"{sign}${_strip(f'{significant(x, digits) / 1e9:,.{_decimals(x / 1e9, digits)}f}')}B"
     if x == 0:
         return "$0"
-    return f"{sign}${significant(x, digits) / 1e6:,.{_decimals(x / 1e6, digits)}f}M"
+    return f"{sign}${_strip(f'{significant(x, digits) / 1e6:,.{_decimals(x / 1e6, digits)}f}')}M"
 
 
 def number(x: float, unit: str, digits: int = 3) -> str:
@@ -165,7 +165,9 @@ def percent(x: float) -> str:
     if not math.isfinite(x):
         return "n/a"
     p = 100 * x
-    text = f"{p:+.0f}%" if abs(p) >= 9.5 else f"{significant(p, 2):+.1f}%".replace(".0%", "%")
+    if p == 0:
+        return "0%"
+    text = f"{p:+.0f}%" if abs(p) >= 9.5 else f"{significant(p, 2):+.{_decimals(p, 2)}f}%"
     return _minus(text)
 
 
@@ -178,6 +180,11 @@ def _decimals(v: float, digits: int) -> int:
     if v == 0:
         return 0
     return max(0, digits - 1 - int(math.floor(math.log10(abs(significant(v, digits))))))
+
+
+def _strip(text: str) -> str:
+    """'2.90' -> '2.9', '310' stays: no trailing zeros after a decimal point."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _minus(text: str) -> str:
