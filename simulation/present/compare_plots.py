@@ -61,6 +61,15 @@ class Ensemble:
     def label(self, name: str) -> str:
         return option_label(name, self.reference)
 
+    def quantiles(self, name: str, outcome: str, how: str, start: str) -> pd.DataFrame:
+        """5th, 50th and 95th percentiles over replications of an outcome's series (computed once per figure set)."""
+        key = (name, outcome, how, start)
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            df = self.per_scenario[name]
+            cache[key] = _quantiles(series_values(df[df["month"] >= start], OUTCOME_BY_NAME[outcome].columns, how))
+        return cache[key]
+
     def note(self, what: str = "bands") -> str:
         """The line every ensemble figure carries: how many replications, at what scale, and what the bands are.
 
@@ -117,12 +126,10 @@ def draw_outcome(ax, ens: Ensemble, outcome: str, legend: bool = True) -> str:
     start = ens.diverge_month if how == "risk_index" and ens.diverge_month else ens.start_month
     scale_by = 1.0
     if how == "risk_index":
-        ref = ens.per_scenario[ens.reference]
-        total = series_values(ref[ref["month"] >= start], o.columns, "cumulative").iloc[-1].median()
+        total = float(ens.quantiles(ens.reference, outcome, how, start)["p50"].iloc[-1])
         scale_by = 100.0 / total if total > 0 else 1.0
     for i, name in enumerate(ens.names):
-        df = ens.per_scenario[name]
-        q = _quantiles(series_values(df[df["month"] >= start], o.columns, how)) * scale_by
+        q = ens.quantiles(name, outcome, how, start) * scale_by
         if ens.diverge_month and how != "risk_index":
             cut = ens.diverge_month if how == "month" else _quarter_of(ens.diverge_month)
             if i == 0:

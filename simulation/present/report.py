@@ -54,14 +54,20 @@ FIGURES = (
 )
 
 
+#: Every figure of a comparison, in the report's order.
+FIGURE_NAMES = ("differences", "overview", *(f"timeseries_{m}" for m in HEADLINE), "outcomes", "route_shares",
+                "shelters", "observed", "all_outcomes")
+
+
 def compare(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
             scale: float | None = None, workers: int | None = None, executor: str = "local",
-            scheduler: str | None = None, progress: bool = False, plots: bool = True):
+            scheduler: str | None = None, progress: bool = False, plots=True):
     """Run an ensemble of several options (paths or Scenarios), summarise it and write the report.
 
     Resumes from what ``out`` already holds. Returns ``(summary, differences, ensemble_result)``; summary
     and differences are pandas DataFrames (also written to ``out/summary.csv`` and ``out/differences.csv``),
-    or ``None`` when replications failed (``ensemble_result.failures`` says which).
+    or ``None`` when replications failed (``ensemble_result.failures`` says which). ``plots``: True (every
+    figure), False (none) or the names of the figures to draw (see :data:`FIGURE_NAMES`).
     """
     summary, differences, result = run_comparison(scenarios, out, reference=reference, reps=reps,
                                                   master_seed=master_seed, scale=scale, workers=workers,
@@ -132,15 +138,24 @@ def _plot_start(sc: Scenario) -> str:
     return max(shift_month(month_key(parse_date(sc.scenario.policy_date)), -24), sc.time.start)
 
 
-def build_report(out: Path, plots: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write summary.csv, differences.csv, plots/, report.md and report.html in ``out``; return (summary, differences)."""
+def build_report(out: Path, plots=True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write summary.csv, differences.csv, plots/, report.md and report.html in ``out``; return (summary, differences).
+
+    ``plots``: True (every figure), False (none), or the names of the figures to draw (:data:`FIGURE_NAMES`); the
+    report embeds the figures drawn.
+    """
     from .compare_plots import (Ensemble, all_outcomes, differences_plot, observed_plot, outcome_bars, overview,
                                 route_shares, shelters, timeseries_plot)
     from .observed import fitted_months
     from .plots import _capacity, policy_markers
 
     c = read_comparison(out)
-    if plots:
+    wanted = set(FIGURE_NAMES) if plots is True else set(plots or ())
+    unknown = wanted - set(FIGURE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown figure(s) {sorted(unknown)}; allowed: {', '.join(FIGURE_NAMES)}")
+    drawn: list[str] = []
+    if wanted:
         ref = c.ref
         start = _plot_start(ref)
         diverge = c.windows["after_change"][0] if "after_change" in c.windows else None
@@ -150,17 +165,21 @@ def build_report(out: Path, plots: bool = True) -> tuple[pd.DataFrame, pd.DataFr
         ens = Ensemble(c.per_scenario, c.reference, c.n_reps, c.scale, start, diverge, markers,
                        colours([s.name for s in c.scenarios]), fitted_months(ref), c.window_text(c.focus))
         pdir = c.out / "plots"
-        differences_plot(c.differences, c.summary, ens, c.focus, pdir)
-        overview(ens, pdir)
-        for key in HEADLINE:
-            timeseries_plot(ens, key, pdir)
-        outcome_bars(c.summary, ens, c.focus, pdir)
-        route_shares(ens, c.windows[c.focus][0], pdir)
         months = sorted(c.per_scenario[c.reference]["month"].unique())
-        shelters(ens, _capacity(ref, [m for m in months if m >= start]), pdir)
-        observed_plot(ens, pdir)
-        all_outcomes(ens, pdir)
-    doc = report_doc(c, plots)
+        draw = {
+            "differences": lambda: differences_plot(c.differences, c.summary, ens, c.focus, pdir),
+            "overview": lambda: overview(ens, pdir),
+            **{f"timeseries_{key}": (lambda key=key: timeseries_plot(ens, key, pdir)) for key in HEADLINE},
+            "outcomes": lambda: outcome_bars(c.summary, ens, c.focus, pdir),
+            "route_shares": lambda: route_shares(ens, c.windows[c.focus][0], pdir),
+            "shelters": lambda: shelters(ens, _capacity(ref, [m for m in months if m >= start]), pdir),
+            "observed": lambda: observed_plot(ens, pdir),
+            "all_outcomes": lambda: all_outcomes(ens, pdir),
+        }
+        for name in FIGURE_NAMES:
+            if name in wanted and draw[name]():
+                drawn.append(name)
+    doc = report_doc(c, drawn)
     write_atomic(c.out / "report.md", doc.markdown().encode())
     write_atomic(c.out / "report.html", doc.html(c.out).encode())
     return c.summary, c.differences
@@ -400,7 +419,8 @@ def _lower_first(text: str) -> str:
     return text[0].lower() + text[1:] if len(text) > 1 and text[1].islower() else text
 
 
-def report_doc(c: Comparison, plots: bool = True) -> Doc:
+def report_doc(c: Comparison, plots=()) -> Doc:
+    """The report of a comparison; ``plots``: the figures drawn (names), embedded in this order."""
     doc = Doc()
     n = c.n_reps
     options = [s.name for s in c.scenarios if s.name != c.reference]
@@ -464,16 +484,14 @@ def report_doc(c: Comparison, plots: bool = True) -> Doc:
               + ". Flows are totals over the period, backlogs are at its end. The risk index is 100 for the reference.")
 
     if plots:
-        doc.h(2, "Figures")
-        figs = list(FIGURES)
         from .compare_plots import outcome_title
 
-        at = [f[0] for f in figs].index("overview") + 1
-        figs[at:at] = [(f"timeseries_{m}", outcome_title(m), "") for m in HEADLINE]
-        for stem, heading, what in figs:
-            if (c.out / "plots" / f"{stem}.png").exists():
-                doc.h(3, heading)
-                doc.figure(stem, what or heading)
+        doc.h(2, "Figures")
+        words = {stem: (heading, what) for stem, heading, what in FIGURES}
+        for stem in [n for n in FIGURE_NAMES if n in plots]:
+            heading, what = words.get(stem) or (outcome_title(stem.removeprefix("timeseries_")), "")
+            doc.h(3, heading)
+            doc.figure(stem, what or heading)
 
     doc.h(2, "What this can and cannot say")
     fit = c.ref.scenario.calibrated_on
