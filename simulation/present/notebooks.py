@@ -12,7 +12,6 @@ The pages are build products: ``docs/notebooks/`` is not committed.
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import sys
 import tempfile
