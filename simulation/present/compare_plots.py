@@ -16,6 +16,7 @@ fractional persons.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +26,9 @@ import pandas as pd
 from ..calendar import parse_date, shift_month
 from ..core.columns import COLUMN_BY_NAME, HEADLINE, OUTCOME_BY_NAME, OUTCOMES, monthly_unit
 from ..files import save_figure
-from .observed import available, common_label, draw_observed, observed_figure
-from .plots import (ROUTE_COLUMNS, Marker, draw_markers, figure_frame, frame_months, marker_key, month_dates, plt,
-                    shelter_plot, style_time_axis, title)
+from .observed import available, common_label
+from .plots import (ROUTE_COLUMNS, Marker, draw_markers, draw_observed, figure_frame, frame_months, marker_key,
+                    month_dates, observed_figure, plt, shelter_plot, style_time_axis, title)
 from .style import ROUTE_COLOURS, SHARED_GREY, AxisFormat, dash, option_label, percent, signed
 
 #: How an outcome's series is drawn over time, when not month by month.
@@ -391,7 +392,7 @@ def all_outcomes(ens: Ensemble, out_dir: Path) -> list[Path]:
     for i, (ax, key) in enumerate(zip(axes.ravel(), keys)):
         ylabel = draw_outcome(ax, ens, key)
         style_time_axis(ax, "", money=_money(key))
-        ax.set_title(f"{outcome_title(key)}\n({ylabel})", loc="left", fontsize=8.5)
+        ax.set_title(textwrap.fill(outcome_title(key), 46) + f"\n({ylabel})", loc="left", fontsize=8.5)
         ax.tick_params(labelsize=7.5)
         ax.xaxis.set_tick_params(labelbottom=i + ncols >= len(keys))  # years under the lowest panel of each column
     for ax in axes.ravel()[len(keys):]:

@@ -31,6 +31,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from ..calendar import parse_date  # noqa: E402
 from ..core.columns import COLUMN_BY_NAME, label  # noqa: E402
 from ..files import save_figure  # noqa: E402
+from .observed import available, common_label, fit_words, fitted_months  # noqa: E402
 from .style import ROUTE_COLOURS, AxisFormat  # noqa: E402
 
 #: The routes drawn in route figures, in this order (colours in :data:`.style.ROUTE_COLOURS`).
@@ -311,8 +312,6 @@ def run_plots(monthly: pd.DataFrame, scenario, out_dir: Path, title_text: str | 
     ``crossings_by_route``, ``irb_backlog``, ``shelters`` (Quebec and elsewhere, with transfers) and, when
     the run covers observed months, ``observed`` (simulated against the observed series, fitted or held out).
     """
-    from .observed import observed_plot
-
     name = title_text or scenario.name
     months = list(monthly["month"])
     first, last = parse_date(months[0]), parse_date(months[-1]).replace(day=28)
@@ -439,3 +438,72 @@ def shelter_plot(monthly_by_option: dict[str, pd.DataFrame], markers, start_mont
         draw_markers(axes[0][1], markers, how="lines")
         title(axes[0][0], heading, subtitle, rows)
     return save_figure(fig, path)
+
+
+# --- observed series beside simulated ones (the series themselves: simulation.present.observed) -----------
+
+
+def draw_observed(ax, values: pd.Series, fitted: set[str], first: str, last: str, colour: str = "#000000",
+                  label: str = "observed") -> None:
+    """Observed months as dots: filled if the calibration used them, open if held out."""
+    v = values[(values.index >= first) & (values.index <= last)]
+    if not len(v):
+        return
+    used = [m in fitted for m in v.index]
+    d = month_dates(v.index)
+    fit_x = [x for x, u in zip(d, used) if u]
+    out_x = [x for x, u in zip(d, used) if not u]
+    if fit_x:
+        ax.scatter(fit_x, [y for y, u in zip(v.values, used) if u], s=16, color=colour, zorder=4,
+                   label=f"{label}, month used in the fit")
+    if out_x:
+        ax.scatter(out_x, [y for y, u in zip(v.values, used) if not u], s=16, facecolor="white", edgecolor=colour,
+                   lw=1.1, zorder=4, label=f"{label}, held out (not used in the fit)" if fitted else label)
+
+
+def observed_figure(panels, markers, path: Path, heading: str, subtitle: str, fitted: set[str], months: list[str],
+                    band: bool = False) -> list[Path]:
+    """Panels of (series, observed values, simulated frame with p05/p50/p95 by month) drawn one above the other."""
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.9 * len(panels) + 1.0), sharex=True, squeeze=False)
+    for ax, (s, values, q) in zip(axes[:, 0], panels):
+        d = month_dates(q.index)
+        if band:
+            ax.fill_between(d, q["p05"], q["p95"], color="#0072B2", alpha=0.18, lw=0, label="simulated, 5–95% band")
+        ax.plot(d, q["p50"], color="#0072B2", lw=1.6, label="simulated, median" if band else "simulated")
+        draw_observed(ax, values, fitted, months[0], months[-1], label=f"observed ({s.source.split(',')[0]})")
+        frame_months(ax, months)
+        style_time_axis(ax, f"{s.short}\npersons per month")
+    handles, labels = [], []
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.07 if len(panels) > 1 else 0.12, 1, 1))
+    last = parse_date(months[-1]).replace(day=28)
+    rows = draw_markers(axes[0, 0], [m for m in markers if m.day <= last])
+    for ax in axes[1:, 0]:
+        draw_markers(ax, markers, how="lines")
+    title(axes[0, 0], heading, subtitle, rows)
+    return save_figure(fig, path)
+
+
+def observed_plot(monthly: pd.DataFrame, scenario, markers, path: Path, name: str) -> list[Path]:
+    """One panel per observed series: the simulated run (line) and the observations (dots); nothing if none overlap."""
+    months = list(monthly["month"])
+    series = [(s, v) for s, v in available(monthly.columns)
+              if ((v.index >= months[0]) & (v.index <= months[-1])).any()]
+    if not series:
+        return []
+    fitted = fitted_months(scenario)
+    obs_last = max(v.index.max() for _, v in series)
+    shown = [m for m in months if m <= max(obs_last, months[0])]
+    sim = monthly.set_index("month")
+    panels = [(s, v, pd.DataFrame({"p50": s.simulated(sim).reindex(shown)})) for s, v in series]
+    fit = getattr(scenario.scenario, "calibrated_on", None)
+    sub = (f"One run. Filled dots: months the behaviour was fitted to ({fit_words(fit)}); open dots: held out. "
+           if fit else "One run. The behaviour was not fitted to these observations. ") + \
+        "Gaps: months nobody published."
+    return observed_figure(panels, markers, path, f"{common_label([s for s, _ in series])}: observed and simulated, {name}",
+                           sub, fitted, shown)
