@@ -6,7 +6,9 @@ old file or the new one. Every output folder (``--out``) is claimed with
 :func:`claim_output_dir`, which refuses, with :class:`OutputError`, to write
 into or replace anything bordersim did not write: a plain file, or a
 non-empty folder without bordersim's mark. A folder bordersim wrote carries a
-small ``.bordersim.json`` mark naming the command that wrote it.
+small ``.bordersim.json`` mark naming the command that wrote it (and, for a
+folder built whole, every file in it, so that replacing it never deletes a
+file someone added later, even in a subfolder).
 """
 
 from __future__ import annotations
@@ -114,11 +116,65 @@ def read_mark(folder: Path) -> dict | None:
         return None
 
 
-def _foreign(folder: Path, mark: dict | None) -> list[str]:
-    """Entries of ``folder`` bordersim did not write (by its mark; temporary files of an interrupted write count as ours)."""
+def _ours_temporary(name: str) -> bool:
+    """A temporary file or folder of an interrupted bordersim write (``.NAME.XXXX.tmp``, ``.partial``, ``.old``)."""
+    return name.startswith(".") and name.endswith((".tmp", ".partial", ".old"))
+
+
+def _foreign(folder: Path, mark: dict | None, deep: bool = False) -> list[str]:
+    """Entries of ``folder`` bordersim did not write (by its mark; temporary files of an interrupted write count as ours).
+
+    ``deep``: also look inside the subfolders, against the mark's list of every file (``tree``), when it has one.
+    """
     ours = set(mark.get("entries", [])) | {MARK} if mark else set()
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name not in ours and not (p.name.startswith(".") and p.name.endswith((".tmp", ".partial", ".old"))))
+    found = sorted(p.name for p in folder.iterdir() if p.name not in ours and not _ours_temporary(p.name))
+    tree = set(mark.get("tree", [])) if mark else set()
+    if deep and tree:
+        for sub in sorted(p for p in folder.iterdir() if p.name in ours and p.is_dir() and not p.is_symlink()):
+            for path in sorted(sub.rglob("*")):
+                rel = path.relative_to(folder).as_posix()
+                if rel not in tree and not _ours_temporary(path.name):
+                    found.append(rel)
+    return found
+
+
+def _check_dotdot(path: Path, flag: str) -> None:
+    """Refuse a '..' after a folder that does not exist yet: the path means nothing now, and something else
+    once the folders are created (``missing/../notes`` would become ``notes`` and replace it unchecked)."""
+    prefix, parts = (Path(path.anchor), path.parts[1:]) if path.anchor else (Path(), path.parts)
+    for part in parts:
+        if part == ".." and not prefix.exists():
+            raise OutputError(f"{flag} {path}: '..' follows {prefix}, which does not exist; write the path without '..'")
+        prefix = prefix / part
+
+
+def _check_path(out: Path) -> None:
+    """Refuse an --out that cannot be a folder of ours whatever it holds: a symbolic link, a path ending in '..',
+    a path under a file, the current folder or one holding it, or bordersim's own scenarios/ and data/."""
+    from .data import REPO_ROOT
+
+    if out.is_symlink():
+        what = "a broken symbolic link" if not out.exists() else f"a symbolic link (to {os.readlink(out)})"
+        raise OutputError(f"--out {out}: is {what}; bordersim will not write through or replace it. "
+                          "Give the folder itself, or a new folder")
+    if out.name == "..":
+        raise OutputError(f"--out {out}: ends in '..'; name the output folder itself (e.g. --out results/run1)")
+    _check_dotdot(out, "--out")
+    for parent in out.absolute().parents:  # the nearest existing ancestor must be a folder
+        if parent.is_symlink() and not parent.exists():
+            raise OutputError(f"--out {out}: {parent} is a broken symbolic link; choose another --out")
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"--out {out}: {parent} is a file, not a folder; choose another --out")
+            break
+    where = out.resolve()
+    if where == Path.cwd().resolve() or where in Path.cwd().resolve().parents:
+        raise OutputError(f"--out {out}: is the current folder or holds it; bordersim builds its output folder "
+                          "beside the old one and swaps them. Name a new folder, e.g. --out results/run1")
+    for inputs in (REPO_ROOT / "scenarios", REPO_ROOT / "data"):
+        if where == inputs or inputs in where.parents:
+            raise OutputError(f"--out {out}: is inside bordersim's own inputs ({inputs}); results there would "
+                              "mix with them. Choose a folder elsewhere, e.g. --out results/run1")
 
 
 def claim_output_dir(out: Path, command: str, *, replace: bool = False, force: bool = False) -> Path:
@@ -128,11 +184,12 @@ def claim_output_dir(out: Path, command: str, *, replace: bool = False, force: b
     * a folder bordersim wrote for the same command: fine (``replace=True``:
       its content will be replaced, which needs ``force`` unless told otherwise);
     * anything else (a plain file, a folder with files bordersim did not write,
-      a folder another command wrote): :class:`OutputError`, whatever ``force`` says.
+      even in a subfolder when ``replace``, a folder another command wrote, a
+      symbolic link, a path under a file, the current folder, bordersim's own
+      ``scenarios/`` or ``data/``): :class:`OutputError`, whatever ``force`` says.
     """
     out = Path(out)
-    if out.is_symlink() and not out.exists():
-        raise OutputError(f"--out {out}: is a broken symbolic link; choose another --out")
+    _check_path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: is a file, not a folder; bordersim will not replace it. "
                           "Choose another --out (a new or empty folder)")
@@ -146,7 +203,7 @@ def claim_output_dir(out: Path, command: str, *, replace: bool = False, force: b
     if mark.get("command") != command:
         raise OutputError(f"--out {out}: holds the output of 'bordersim {mark.get('command')}', not of "
                           f"'bordersim {command}'; choose another --out")
-    foreign = _foreign(out, mark)
+    foreign = _foreign(out, mark, deep=replace)
     if foreign:
         raise OutputError(f"--out {out}: also holds files bordersim did not write ({', '.join(foreign[:5])}); "
                           "move them away or choose another --out (even --force does not replace them)")
@@ -156,15 +213,68 @@ def claim_output_dir(out: Path, command: str, *, replace: bool = False, force: b
     return out
 
 
+def claim_existing_dir(folder: Path, command: str) -> Path:
+    """Check that ``folder`` is a folder ``command`` wrote, holding nothing else, before writing into it again
+    (``bordersim report DIR``). Returns it; :class:`OutputError` if not."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise OutputError(f"{folder}: no such folder; give a folder written by 'bordersim {command}'")
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder written by 'bordersim {command}'")
+    mark = read_mark(folder)
+    if mark is None:
+        raise OutputError(f"{folder}: is not a folder written by 'bordersim {command}' (it has no {MARK}); "
+                          f"bordersim will not write there. Run 'bordersim {command} ... --out NEW_FOLDER' first")
+    if mark.get("command") != command:
+        raise OutputError(f"{folder}: holds the output of 'bordersim {mark.get('command')}', not of "
+                          f"'bordersim {command}'; give a folder written by 'bordersim {command}'")
+    foreign = _foreign(folder, mark)
+    if foreign:
+        raise OutputError(f"{folder}: also holds files bordersim did not write ({', '.join(foreign[:5])}); "
+                          "move them away first")
+    return folder
+
+
 def mark_folder(folder: Path, command: str, entries: list[str] | None = None) -> None:
-    """Leave bordersim's mark in ``folder``: the command and the entries it wrote (default: all there now)."""
+    """Leave bordersim's mark in ``folder``: the command and the entries it wrote.
+
+    ``entries=None``: the folder was built whole by bordersim (a staged folder): every entry there now, and
+    every file and subfolder below them (``tree``), so that replacing it later can tell a file added since.
+    """
     folder = Path(folder)
     names = sorted(p.name for p in folder.iterdir() if p.name != MARK) if entries is None else sorted(entries)
     old = read_mark(folder) or {}
     merged = sorted(set(old.get("entries", [])) | set(names)) if old.get("command") == command else names
     mark = {"written_by": "bordersim", "command": command, "entries": merged}
+    if entries is None:
+        mark["tree"] = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.name != MARK)
     if mark != old:
         write_json(folder / MARK, mark)
+
+
+def claim_output_file(path: Path, flag: str, written_by: str) -> Path:
+    """Check that a single output file (``--docs``) may be written: new, or a file bordersim wrote (it holds
+    ``written_by``); not a folder, a symbolic link or a path under a file. Returns it; :class:`OutputError` if not."""
+    path = Path(path)
+    if path.is_symlink():
+        raise OutputError(f"{flag} {path}: is a symbolic link; bordersim will not replace it. Give the file itself")
+    if path.is_dir():
+        raise OutputError(f"{flag} {path}: is a folder, not a file; name the page to write, e.g. {flag} docs/page.md")
+    _check_dotdot(path, flag)
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{flag} {path}: {parent} is a file, not a folder; choose another {flag}")
+            break
+    if path.exists():
+        try:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError as e:
+            raise OutputError(f"{flag} {path}: cannot read it ({e.strerror}) to check that bordersim wrote it") from None
+        if written_by not in text:
+            raise OutputError(f"{flag} {path}: exists and was not written by bordersim (no '{written_by}' in it); "
+                              f"bordersim will not replace it. Move it away or choose another {flag}")
+    return path
 
 
 @contextmanager
@@ -186,8 +296,8 @@ def staged_directory(out: Path, command: str):
         shutil.rmtree(stage, ignore_errors=True)
         raise
     if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
+        # a fresh, empty name for the old folder (rename replaces an empty folder), never someone's '.NAME.old'
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
         os.replace(out, old)
         os.replace(stage, out)
         shutil.rmtree(old, ignore_errors=True)

@@ -29,7 +29,7 @@ RELATIVE_TOLERANCE = 1e-9
 #: flows: summed over each calendar year
 FLOWS = ("roxham_crossings", "other_irregular_crossings", "port_claims", "port_turnbacks", "air_claims",
          "protocol_returns", "directed_back", "hidden_past_window", "claims_in_canada", "interceptions",
-         "interceptions_quebec", "irb_decisions", "transfers_out_of_quebec", "reception_cost_cad", "resettled",
+         "interceptions_quebec", "irb_decisions", "transfers_out_of_quebec", "reception_cost_cad", "humanitarian_pr",
          "deaths_expected", "left_us_process", "us_decisions")
 #: stocks: read at the end of each calendar year
 STOCKS = ("irb_backlog", "quebec_shelter_population", "shelter_population_elsewhere", "us_backlog")

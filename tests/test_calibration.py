@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
-from simulation.experiments.calibration import CalibrationError, calibrate, calibrated_toml, loss_parts, observed, parse_fit
+from simulation.experiments.calibration import (CalibrationError, calibrate, calibrated_toml, loss_parts, observed,
+                                                parse_fit, posterior_summary)
 from simulation.present.cli import main
 from simulation.present.validation_report import backtest as run_backtest
 from simulation.experiments.validation import ard, mape
@@ -45,42 +46,70 @@ def test_parse_fit_rejects_bad_specs(spec):
         parse_fit(spec)
 
 
-def test_loss_is_zero_for_the_observed_series_itself():
+def test_loss_parts_include_the_new_patterns():
     obs = observed()
-    months = sorted(obs.quebec.index)
-    monthly = pd.DataFrame({"month": months, "interceptions_quebec": obs.quebec.reindex(months).to_numpy()})
-    parts = loss_parts(monthly, np.zeros((len(months), 10)), obs, ["2019-01", "2019-02"])
-    assert parts["quebec_monthly"] == 0.0
+    months = sorted(set(obs.ircc_quebec.index) & set(obs.quebec.index))[:6]  # no whole year: no yearly patterns
+    monthly = pd.DataFrame({"month": months, "interceptions_quebec": obs.quebec.reindex(months).to_numpy(),
+                            "claims_border_quebec": obs.ircc_quebec.reindex(months).to_numpy(),
+                            "claims_inland_quebec": np.zeros(len(months))})
+    parts = loss_parts(monthly, np.zeros((len(months), 10)), obs, months)
+    assert parts["quebec_monthly"] == 0.0 and parts["ircc_quebec_monthly"] == 0.0
+    assert set(parts) == {"quebec_monthly", "ircc_quebec_monthly", "claims_by_mode", "nationality_mix", "covid_2020"}
 
 
-def test_calibration_lowers_the_loss_from_a_bad_start():
+def test_no_calibration_target_after_march_2023(tmp_path):
+    obs = observed()
+    assert obs.quebec.index.max() <= "2023-03" and obs.ircc_quebec.index.max() <= "2023-03"
+    sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.002)
+    with pytest.raises(CalibrationError, match="past 2023-03"):
+        calibrate(sc, "2022-01:2023-06", population=2, generations=1, workers=1)
+
+
+@pytest.fixture(scope="module")
+def small_posterior():
+    """ABC-SMC on a short window: the threshold falls and the sample has a weight per particle."""
     sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.003)
-    # the start is the schema default (-9.0); the range allows far better values for the 2018-2019 level
-    params = {"behaviour.asc_roxham": (-9.0, -5.0, False)}
-    result = calibrate(sc, "2018-01:2019-12", trials=5, seeds=1, workers=1, parameters=params)
-    assert result.trials["behaviour.asc_roxham"].iloc[0] == -9.0
-    assert result.trials.loss.iloc[0] == result.start_loss
-    assert result.best_loss < result.start_loss
-    assert result.best["behaviour.asc_roxham"] > -9.0
-    text = calibrated_toml(result, "2018-01:2019-12", "bordersim calibrate ...")
-    assert 'calibrated_on = "2018-01:2019-12"' in text and "asc_roxham =" in text
+    priors = {"behaviour.asc_roxham": (-9.0, -4.0, False), "behaviour.initial_awareness": (0.01, 0.3, True)}
+    return calibrate(sc, "2018-01:2018-12", population=6, generations=2, workers=1, priors=priors, master_seed=3)
+
+
+def test_abc_smc_narrows_the_threshold_and_weights_the_particles(small_posterior):
+    r = small_posterior
+    assert len(r.posterior) == 6 and r.posterior["weight"].sum() == pytest.approx(1.0)
+    assert (r.generations["threshold"].diff().dropna() <= 0).all()  # each generation at most as lenient
+    lo, hi, _ = r.priors["behaviour.asc_roxham"]
+    assert r.posterior["behaviour.asc_roxham"].between(lo, hi).all()
+    assert (r.posterior["behaviour.initial_awareness"] > 0).all()  # log-uniform prior: sampled on log10, stored as values
+    text = calibrated_toml(r, "2018-01:2018-12", "bordersim calibrate ...")
+    assert 'calibrated_on = "2018-01:2018-12"' in text and "asc_roxham =" in text and "posterior" in text
+    table = posterior_summary(r)
+    assert (table["p05"] <= table["p50"]).all() and (table["p50"] <= table["p95"]).all()
+
+
+def test_abc_smc_gives_the_same_sample_whatever_the_workers(small_posterior):
+    sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.003)
+    priors = {"behaviour.asc_roxham": (-9.0, -4.0, False), "behaviour.initial_awareness": (0.01, 0.3, True)}
+    again = calibrate(sc, "2018-01:2018-12", population=6, generations=2, workers=2, priors=priors, master_seed=3)
+    pd.testing.assert_frame_equal(again.posterior, small_posterior.posterior)
 
 
 def test_calibrate_cli_rejects_a_bad_fit(tmp_path, capsys):
-    code = main(["calibrate", str(ROOT / "scenarios" / "history.toml"), "--fit", "2017-01:2030-01", "--trials", "1",
+    code = main(["calibrate", str(ROOT / "scenarios" / "history.toml"), "--fit", "2017-01:2030-01", "--population", "2",
                  "--out", str(tmp_path / "c"), "--quiet"])
     assert code == 2
     assert "outside the scenario's window" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
 
 
-def test_backtest_writes_scores_and_report(tmp_path):
-    cal = tmp_path / "cal.toml"
-    cal.write_text('[scenario]\nname = "calibrated"\ncalibrated_on = "2017-01:2019-12"\n\n[behaviour]\nasc_roxham = -9.0\n')
-    table = run_backtest(ROOT / "scenarios" / "history.toml", [cal], tmp_path / "bt", reps=2, scale=0.002, workers=1,
-                         docs=tmp_path / "docs" / "validation.md")
-    assert set(table.months) >= {"fitted", "held_out", "held_out_covid_2020-03_2021-11", "held_out_2022_surge"}
-    assert (table.ARD >= 0).all()
+def test_backtest_writes_targets_scores_and_report(tmp_path):
+    bt = run_backtest(ROOT / "scenarios" / "history.toml", tmp_path / "bt", reps=2, scale=0.002, workers=1,
+                      docs=tmp_path / "docs" / "validation.md")
+    assert set(bt.scores.months) >= {"fitted"}
+    assert (bt.scores.ARD >= 0).all()
+    checks = " ".join(bt.targets.check)
+    assert "ARD" in checks and "2017" in checks and "April-December 2020" in checks and "IRB pending" in checks
+    assert len(bt.heldout) > 0  # the months after the Protocol, scored, never fitted
     text = (tmp_path / "docs" / "validation.md").read_text()
-    assert "ARD" in text and "held out" in text
-    assert (tmp_path / "bt" / "plots" / "backtest_cal.png").stat().st_size > 5000
+    assert "Targets" in text and "held-out" in text
+    for name in ("interceptions_quebec", "claims_quebec", "irb_pending", "posterior_predictive"):
+        assert (tmp_path / "bt" / "plots" / f"{name}.png").is_file()

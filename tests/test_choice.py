@@ -78,7 +78,8 @@ def test_a_strong_wish_to_go_north_does_not_make_a_sure_turnback_attractive():
 
     sc = Scenario()
     n = 4
-    d = Deciders(has_exception=np.array([False, False, True, True]), aware=np.ones(n, bool), can_fly=np.zeros(n, bool),
+    d = Deciders(has_exception=np.array([False, False, True, True]), has_case=np.ones(n, bool), aware=np.ones(n, bool),
+                 can_fly=np.zeros(n, bool),
                  p_us=np.full(n, 0.3), p_ca=np.full(n, 0.7), money=np.full(n, 500.0), risk_tolerance=np.ones(n),
                  household_size=np.ones(n), north_taste=np.array([0.0, 20.0, 0.0, 20.0]))
     c = Conditions(wait_us_years=4.0, wait_ca_years=2.0, reception_room=1.0, death_risk_roxham=0.0,

@@ -83,14 +83,16 @@ def test_defaults_are_the_scenario_as_is(app):
 
 def test_levers_apply_from_the_policy_date(app):
     base = app.base_scenario()
-    sc = app.apply_levers(base, stca_between_ports=False, exceptions=(), resettlement_places_per_month=500.0,
+    sc = app.apply_levers(base, stca_between_ports=False, exceptions=(), humanitarian_pr_per_month=100.0,
                           **{"canada.irb_decisions_per_month": 2.0, "population.pool_entry_share": 1.5})
     change = sc.policy.change[-1]
     assert change.name == "dashboard" and change.start == base.scenario.policy_date
     assert change.stca_between_ports is False and change.exceptions == ()
-    # places: the scenario's programme keeps its dates, with the new amount
-    (prog,) = [c for c in sc.policy.change if c.name == "resettlement_2023"]
-    assert prog.resettlement_places_per_month == 500.0 and prog.until == "2024-10-10"
+    assert change.humanitarian_pr_per_month is None
+    # an amount the scenario sets in a programme after the rule date: the programme keeps its dates, with the new amount
+    (prog,) = [c for c in sc.policy.change if c.name == "humanitarian_pathway_2023"]
+    assert prog.humanitarian_pr_per_month == 100.0 and (prog.start, prog.until) == ("2024-01", "2026-01")
+    assert app.lever_defaults(base)["humanitarian_pr_per_month"] == 458.0
     day = app.parse_date(base.scenario.policy_date)
     for d in (day, app.parse_date("2024-06")):
         assert app.dated_value(sc.canada.irb_decisions_per_month, d) == 2 * app.dated_value(base.canada.irb_decisions_per_month, d)

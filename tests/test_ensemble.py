@@ -60,7 +60,7 @@ def test_summary_and_differences_are_tidy(pair_run):
     assert (summary.p05 <= summary.p50 + 1e-9).all() and (summary.p50 <= summary.p95 + 1e-9).all()
     assert set(differences.scenario) == {"protocol_2023"}
     for metric in ("irregular_crossings", "returns", "claims_in_canada", "irb_backlog_end", "quebec_shelter_peak",
-                   "reception_cost", "deaths_expected", "us_backlog_end", "resettled"):
+                   "reception_cost", "deaths_expected", "us_backlog_end", "humanitarian_pr"):
         assert metric in set(summary.metric)
     assert {"whole_horizon", "first_12_months", "after_change"} == set(summary.window)
 

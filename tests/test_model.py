@@ -46,8 +46,8 @@ def _conservation_problems(model: BorderModel) -> list[str]:
         out.append(f"day {model.day}: an entered person is NOT_ENTERED")
     if np.any(state[n:] != State.NOT_ENTERED):
         out.append(f"day {model.day}: a person not yet entered has a state")
-    if model.irb.backlog < -1e-9:
-        out.append(f"day {model.day}: IRB backlog {model.irb.backlog}")
+    if model.claims.irb_backlog < -1e-9:
+        out.append(f"day {model.day}: IRB backlog {model.claims.irb_backlog}")
     return out
 
 
@@ -72,13 +72,24 @@ def test_monthly_results_complete(history_run):
 
 
 def test_claims_in_canada_account_for_every_claimant(history_run):
-    # each claim puts one person in CLAIMANT; the IRB then moves them to PROTECTED or REJECTED
+    # each claim puts one person in CLAIMANT (or NOT_REFERRED, or BARRED); the IRB then moves them to PROTECTED or REJECTED
     model, _ = history_run
     df = model.results()
     state = model.people.state[: model.n_entered]
-    in_canada = np.isin(state, [State.CLAIMANT, State.PROTECTED, State.REJECTED]).sum()
+    in_canada = np.isin(state, [State.CLAIMANT, State.PROTECTED, State.REJECTED, State.NOT_REFERRED, State.BARRED]).sum()
     assert df["claims_in_canada"].sum() * model.scale == pytest.approx(in_canada)
     assert in_canada > 0
+
+
+def test_claims_by_office_add_up_to_the_modelled_claims_plus_the_exogenous_ones(history_run):
+    model, _ = history_run
+    df = model.results()
+    offices = [f"claims_{o}_{r}" for o in ("border", "airport", "inland") for r in ("quebec", "rest")]
+    modelled = df["claims_in_canada"].sum()
+    assert df[offices].to_numpy().sum() >= modelled - 1e-6
+    # border claims come only from people the model follows: ports and interceptions
+    border = df[["claims_border_quebec", "claims_border_rest"]].to_numpy().sum()
+    assert border <= modelled + 1e-6 and border > 0
 
 
 def test_interceptions_are_among_crossers(history_run):
@@ -99,9 +110,10 @@ def test_history_phases_show_in_outputs(history_run):
     # the Protocol returns people only from 2023-03-25
     assert df.loc[:"2023-02", "protocol_returns"].sum() == 0
     assert df.loc["2023-04":, "protocol_returns"].sum() > 0
-    # humanitarian places only while the commitment runs (2023-10-10 .. 2024-10-09)
-    assert df.loc[:"2023-09", "resettled"].sum() == 0
-    assert (df.loc["2023-11":"2024-09", "resettled"] > 0).all()
+    # humanitarian admissions only while the pathway admits (2024-01 .. 2025-12), and people diverted with them
+    assert df.loc[:"2023-12", "humanitarian_pr"].sum() == 0
+    assert (df.loc["2024-01":"2025-07", "humanitarian_pr"] > 0).all()
+    assert df.loc["2024-01":, "diverted_upstream"].sum() > 0
 
 
 def test_the_simulation_makes_no_mesa_agents_but_gives_real_views(history_run):

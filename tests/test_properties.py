@@ -58,7 +58,7 @@ rule_sets = st.builds(
     between_ports_detection=probability,
     roxham_interception=probability,
     visa_required=subset(GROUPS),
-    resettlement_places_per_month=st.floats(0, 1e5),
+    humanitarian_pr_per_month=st.floats(0, 1e5),
     resettlement_groups=subset(WESTERN_HEMISPHERE),
     transfers_out_of_quebec=st.booleans(),
 )
@@ -144,7 +144,7 @@ def test_no_one_chooses_an_option_they_do_not_have(rules, flags, seed, nest_scal
     aware, can_fly, exc, big_household = flags
     n = len(aware)
     rng = np.random.default_rng(seed)
-    d = Deciders(has_exception=exc, aware=aware, can_fly=can_fly, p_us=rng.uniform(0, 1, n), p_ca=rng.uniform(0, 1, n),
+    d = Deciders(has_exception=exc, has_case=np.ones(n, bool), aware=aware, can_fly=can_fly, p_us=rng.uniform(0, 1, n), p_ca=rng.uniform(0, 1, n),
                  money=rng.lognormal(6, 1, n), risk_tolerance=rng.lognormal(0, 0.5, n),
                  household_size=np.where(big_household, 4.0, 1.0), north_taste=rng.normal(0, 2, n))
     c = Conditions(rng.uniform(0, 30), rng.uniform(0, 30), room, 1e-5, 1e-3)
@@ -173,12 +173,12 @@ small_scenarios = st.fixed_dictionaries({
         "stca_at_ports": st.booleans(), "stca_between_ports": st.booleans(), "return_window_days": st.integers(1, 400),
         "exceptions": subset(EXCEPTIONS).map(list), "roxham": st.sampled_from(ROXHAM_STATUSES), "direct_back": st.booleans(),
         "between_ports_detection": probability, "roxham_interception": probability,
-        "visa_required": subset(GROUPS).map(list), "resettlement_places_per_month": st.sampled_from([0.0, 500.0, 20000.0]),
+        "visa_required": subset(GROUPS).map(list), "humanitarian_pr_per_month": st.sampled_from([0.0, 500.0, 20000.0]),
         "transfers_out_of_quebec": st.booleans(),
     }),
     "canada": st.fixed_dictionaries({
         "irb_decisions_per_month": st.sampled_from([0.0, 1.0, 2000.0, 50000.0]),
-        "background_claims_per_month": st.sampled_from([0.0, 2000.0]),
+        "exogenous_claims_multiplier": st.sampled_from([0.0, 1.0]),
         "quebec_shelter_capacity": st.sampled_from([0.0, 5.0, 1200.0]),
         "irb_initial_backlog": st.sampled_from([0.0, 20000.0]),
         "shelter_need_share": probability,
@@ -202,7 +202,7 @@ def run_checking_invariants(sc) -> BorderModel:
             counts = m.state_counts()
             assert sum(counts.values()) == m.n_entered, f"persons not conserved in month {months}: {counts}"
             assert min(counts.values()) >= 0
-            assert m.irb.backlog >= -1e-9 and (m.shelters.occupancy >= -1e-9).all()
+            assert m.claims.irb_backlog >= -1e-9 and (m.shelters.occupancy >= -1e-9).all()
             entered = m.people.state[: m.n_entered]
             assert np.isin(entered, [s.value for s in State if s != State.NOT_ENTERED]).all()
             assert (m.people.state[m.n_entered:] == State.NOT_ENTERED).all()

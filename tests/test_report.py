@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from simulation import compare
-from simulation.core.columns import HEADLINE
+from simulation.core.columns import HEADLINE, OUTCOME_BY_NAME
 from simulation.present.report import Doc, interval_covers, read_comparison, report_doc
 
 REPS = 3
@@ -46,7 +46,8 @@ def test_the_report_leads_with_the_answer(comparison):
     assert "against the reference, Mar 2023 to Aug 2023" in b
     assert re.search(r"irregular crossings \(Roxham and elsewhere\) \*\*\d+% (lower|higher)\*\* \([−+][\d,]+; interval", b) \
         or "irregular crossings (Roxham and elsewhere): no clear change" in b
-    assert "reception cost (CAD)" in b and "$" in b
+    cost = OUTCOME_BY_NAME["reception_cost"].label
+    assert cost[0].lower() + cost[1:] in b and "$" in b
     assert "the risk of death crossing between ports" in b
 
 
@@ -95,7 +96,7 @@ def test_a_single_replication_has_no_intervals(short_pair, tmp_path):
     protocol, no_protocol = short_pair
     compare([no_protocol, protocol], tmp_path / "one", reps=1, master_seed=4, scale=0.004, workers=1, plots=False)
     text = (tmp_path / "one" / "report.md").read_text()
-    assert "One replication: no intervals" in text
+    assert "One replication: no intervals" in text and "Rerun with `--reps 20`" in text
     table = [line for line in _sections(text)["Differences from the reference, Mar 2023 to Aug 2023"].splitlines()
              if line.startswith("| Short") or line.startswith("| Protocol")]
     assert table and "<small>" not in table[0] and " to " not in table[0]
@@ -103,17 +104,23 @@ def test_a_single_replication_has_no_intervals(short_pair, tmp_path):
 
 
 def test_enough_replications_carry_no_banner(comparison):
+    from simulation.experiments.summary import MIN_REPS
+
     c = read_comparison(comparison)
-    c.manifest = {**c.manifest, "seeds": list(range(10))}
-    md = report_doc(c, plots=False).markdown()
-    assert "Too few replications" not in md and "One replication" not in md
-    assert "5th–95th percentile of 10 paired replications" in md
+    c.manifest = {**c.manifest, "seeds": list(range(MIN_REPS))}
+    md = report_doc(c).markdown()
+    assert "Too few replications" not in md and "no intervals" not in md
+    assert f"5th–95th percentile of {MIN_REPS} paired replications" in md
 
 
 def test_the_report_names_what_its_intervals_cover():
-    diffs = pd.DataFrame({"interval_source": ["seed", "parameters and seed"]})
-    assert interval_covers(diffs, 5) == "parameters and seed; random draws only (5 seeds; the parameters are held fixed)"
-    assert interval_covers(pd.DataFrame({"mean": [1.0]}), 3).startswith("random draws only (3 seeds")
+    plain = pd.DataFrame({"mean": [1.0]})
+    assert interval_covers(plain, 3) == "random draws only (3 seeds; the parameters are held fixed)"
+    posterior = {"file": "results/calibration/posterior.csv", "parameters": ["a", "b"], "sets": []}
+    words = interval_covers(plain, 20, posterior)
+    assert "uncertainty in 2 fitted parameters" in words and "posterior.csv" in words and "20 seeds" in words
+    assert interval_covers(pd.DataFrame({"interval_source": ["seeds", "parameters and seeds"]}), 5) == \
+        "parameters and seeds; seeds"
 
 
 def test_doc_renders_markdown_and_html(tmp_path):

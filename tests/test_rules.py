@@ -270,9 +270,10 @@ def history():
         (D(2023, 3, 24), "stca_between_ports", False),
         (D(2023, 3, 25), "stca_between_ports", True),
         (D(2023, 3, 25), "return_window_days", 14),
-        (D(2023, 10, 9), "resettlement_places_per_month", 0.0),
-        (D(2023, 10, 10), "resettlement_places_per_month", 1250.0),  # 15,000 a year
-        (D(2024, 10, 10), "resettlement_places_per_month", 0.0),
+        (D(2023, 12, 31), "humanitarian_pr_per_month", 0.0),
+        (D(2024, 1, 1), "humanitarian_pr_per_month", 458.0),  # 11,000 over two years
+        (D(2024, 1, 1), "humanitarian_work_permits_per_month", 167.0),
+        (D(2025, 7, 31), "humanitarian_pr_per_month", 458.0),
     ],
 )
 def test_history_timeline(history, day, field, expected):

@@ -89,3 +89,40 @@ def test_closed_roxham_is_not_crossed():
     df = run_model(sc).results().set_index("month")
     assert df.loc["2022-06":BEFORE_END, "roxham_crossings"].sum() > 0  # it was in use
     assert df.loc["2023-04":, "roxham_crossings"].sum() == 0
+
+
+# --- the options analysts discuss today (from 2025-09 on), on a short window ------------------------------------
+
+LATE = dict(start="2025-01", end="2026-12", scale=0.005)
+
+
+@pytest.fixture(scope="module")
+def late_results():
+    cache: dict = {}
+
+    def get(name: str) -> pd.DataFrame:
+        if name not in cache:
+            cache[name] = run_model(small_scenario(name, **LATE)).results().set_index("month")
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("option, first_change", [("terminate_stca", "2026-02"), ("stca_struck_down", "2025-09"),
+                                                  ("canada_2025_eligibility", "2026-03")])
+def test_late_options_match_what_happened_until_they_start(late_results, option, first_change):
+    before = late_results("protocol_2023").loc[: "2025-08" if first_change == "2025-09" else "2025-12", list(COUNT_COLUMNS)]
+    pd.testing.assert_frame_equal(before, late_results(option).loc[before.index, list(COUNT_COLUMNS)])
+
+
+@pytest.mark.parametrize("option, start", [("terminate_stca", "2026-02"), ("stca_struck_down", "2025-09")])
+def test_without_the_stca_claimants_go_to_ports_and_nobody_is_turned_back(late_results, option, start):
+    base, alt = late_results("protocol_2023").loc[start:], late_results(option).loc[start:]
+    assert alt["port_turnbacks"].sum() == 0 and alt["protocol_returns"].sum() == 0
+    assert alt["port_claims"].sum() > base["port_claims"].sum()
+
+
+def test_bill_c12_bars_claims_that_were_referred_before(late_results):
+    base, alt = late_results("protocol_2023").loc["2026-04":], late_results("canada_2025_eligibility").loc["2026-04":]
+    assert alt["claims_barred"].sum() > 0 and base["claims_barred"].sum() == 0
+    assert alt["irb_backlog"].iloc[-1] < base["irb_backlog"].iloc[-1]

@@ -45,7 +45,7 @@ def protocol():
 
 def test_ranges_follow_the_rule_and_the_schema():
     sc = scenario_from_dict({"behaviour": {"w_protection": 3.0, "asc_roxham": -9.0, "homophily": 0.8, "nest_scale": 0.5,
-                                           "contacts_per_person": 8}, "policy": {"resettlement_places_per_month": 0.0},
+                                           "contacts_per_person": 8}, "policy": {"humanitarian_pr_per_month": 0.0},
                              "canada": {"irb_decisions_per_month": {"2017-01": 2000.0}}})
     params, skipped = parameter_space(sc)
     by = {p.key: p for p in params}
@@ -57,7 +57,7 @@ def test_ranges_follow_the_rule_and_the_schema():
     assert by["behaviour.contacts_per_person"].kind == "int" and (by["behaviour.contacts_per_person"].low,
                                                                    by["behaviour.contacts_per_person"].high) == (4, 12)
     assert by["canada.irb_decisions_per_month*factor"].kind == "factor"  # a dated table: one factor on every entry
-    assert "value is 0" in skipped["policy.resettlement_places_per_month"]
+    assert "value is 0" in skipped["policy.humanitarian_pr_per_month"]
     assert "table by group" in skipped["canada.acceptance_rate"]
     assert "not a number" in skipped["policy.stca_at_ports"]
     assert not any(k.startswith(("run.", "time.", "scenario.")) for k in by)
@@ -91,13 +91,13 @@ def test_glob_patterns_and_manual_ranges(protocol):
     both = [p.key for p in select_parameters(protocol, ["canada.irb_*", "behaviour.nest_scale", "canada.irb_*"])]
     assert both == ["canada.irb_decisions_per_month*factor", "canada.irb_initial_backlog", "behaviour.nest_scale"]
     manual = select_parameters(protocol, ["behaviour.w_cost"], [parse_range("behaviour.w_cost=0.1:0.2"),
-                                                                  parse_range("policy.resettlement_places_per_month=0:2000")])
+                                                                  parse_range("policy.humanitarian_pr_per_month=0:2000")])
     assert [(p.key, p.low, p.high) for p in manual] == [("behaviour.w_cost", 0.1, 0.2),
-                                                        ("policy.resettlement_places_per_month", 0.0, 2000.0)]
+                                                        ("policy.humanitarian_pr_per_month", 0.0, 2000.0)]
     with pytest.raises(SensitivityError, match="matches no numeric parameter"):
         select_parameters(protocol, ["behavior.*"])
     with pytest.raises(SensitivityError, match="value is 0"):
-        select_parameters(protocol, ["policy.resettlement_places_per_month"])
+        select_parameters(protocol, ["policy.humanitarian_pr_per_month"])
     with pytest.raises(SensitivityError, match="not a parameter that can be varied"):
         select_parameters(protocol, ["behaviour.w_cost"], [("policy.roxham", 0, 1)])
     for bad in ("behaviour.w_cost", "behaviour.w_cost=1", "behaviour.w_cost=2:1", "x=a:b", "x=nan:1"):
@@ -167,16 +167,16 @@ def test_sobol_indices_with_intervals(short_pair, tmp_path):
     """Sobol indices with their intervals; an outcome that never varies (no resettlement here) gets NaN, not an error."""
     option, _ = short_pair
     res = run_sensitivity(option, tmp_path / "sobol", method="sobol", patterns=["behaviour.asc_roxham", "behaviour.asc_irregular"],
-                          samples=2, outcomes=["irregular_crossings", "deaths_expected", "resettled"], scale=float(SCALE),
+                          samples=2, outcomes=["irregular_crossings", "deaths_expected", "humanitarian_pr"], scale=float(SCALE),
                           seed=2, workers=1)
     plot_sensitivity(res)
     assert not res.ensemble.failures and res.ensemble.ran == 2 * (2 + 2)
     wide = res.indices.pivot_table(index=["outcome", "parameter"], columns="index", values="value", dropna=False)
     assert set(wide.columns) == {"S1", "S1_conf", "ST", "ST_conf"}
-    varied = wide.drop(index="resettled")
+    varied = wide.drop(index="humanitarian_pr")
     assert (varied["ST_conf"] >= 0).all() and (varied["S1_conf"] >= 0).all() and np.isfinite(varied.to_numpy()).all()
-    assert wide.loc["resettled"].isna().all().all()
-    for outcome in ("deaths_expected", "resettled"):
+    assert wide.loc["humanitarian_pr"].isna().all().all()
+    for outcome in ("deaths_expected", "humanitarian_pr"):
         assert (tmp_path / "sobol" / "plots" / f"{outcome}.png").is_file()
     assert res.samples["sample"].str.fullmatch(r"short_protocol-s\d{4}").all()
 
@@ -184,7 +184,7 @@ def test_sobol_indices_with_intervals(short_pair, tmp_path):
 def test_morris_of_a_constant_outcome_is_zero():
     params = [Parameter("behaviour.w_cost", 0.5, 1.5, 1.0, "float", "", ""), Parameter("behaviour.w_risk", 0.25, 0.75, 0.5, "float", "", "")]
     X = np.array([[0.5, 0.25], [1.5, 0.25], [1.5, 0.75], [0.5, 0.75], [0.5, 0.25], [0.5, 0.75]])
-    idx = analyse("morris", params, X, pd.DataFrame({"resettled": np.full(6, 12.0)}), seed=1)
+    idx = analyse("morris", params, X, pd.DataFrame({"humanitarian_pr": np.full(6, 12.0)}), seed=1)
     assert (idx.value == 0).all() and len(idx) == 2 * 4
 
 

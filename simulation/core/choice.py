@@ -2,7 +2,8 @@
 
 Utility of each option for each decider (arrays of shape ``(n, 6)``):
 
-* stay in US processing: ``w_protection * p_us - w_wait * wait_us``;
+* stay in the US: ``w_protection * p_us - w_wait * wait_us`` for people with an asylum case,
+  ``w_protection * stay_chance`` for people whose status is ending (TPS, parole);
 * a route to Canada: its constant, plus the chance the person believes they
   may claim times the value of a Canadian claim (protection, wait, reception)
   and of the person's own wish to be in Canada (a random effect, so some
@@ -54,10 +55,11 @@ NORTH = np.array([Option.PORT, Option.ROXHAM, Option.IRREGULAR, Option.AIR])
 class Deciders:
     """What the choice needs to know about each decider (one entry per person)."""
 
-    has_exception: np.ndarray  # under the exceptions the person believes exist
+    has_exception: np.ndarray  # as the person believes it, under the exceptions the person believes exist
+    has_case: np.ndarray  # an asylum case pending in the US (otherwise: a status ending; staying means no wait)
     aware: np.ndarray
     can_fly: np.ndarray
-    p_us: np.ndarray
+    p_us: np.ndarray  # chance of protection by staying: the US grant rate, or the chance of keeping a status
     p_ca: np.ndarray
     money: np.ndarray
     risk_tolerance: np.ndarray
@@ -93,7 +95,7 @@ def utilities(rules: R.RuleSet, d: Deciders, c: Conditions, b, routes, ineligibi
     """Utility matrix ``(n, N_OPTIONS)``; ``b`` is the behaviour spec, ``routes`` the routes spec."""
     n = len(d.aware)
     u = np.full((n, N_OPTIONS), -np.inf)
-    stay = b.w_protection * d.p_us - b.w_wait * c.wait_us_years
+    stay = b.w_protection * d.p_us - b.w_wait * c.wait_us_years * d.has_case
     canada = b.w_protection * d.p_ca - b.w_wait * c.wait_ca_years + b.w_reception * c.reception_room
     returned = stay - b.w_return
     hh = 1.0 + 0.25 * (d.household_size - 1.0)  # households carry more cost and feel risk more

@@ -3,9 +3,10 @@
 Awareness of the routes spreads through each person's contacts (people of
 the same nationality first, see :func:`population.build_contacts`) and from
 the news. Knowledge of the rules is kept as the index of the rule regime a
-person believes is in force: when the rules change, nobody knows on the first
-day; people learn from the news (in the 60 days after a change), from
-contacts who already know, or by being returned.
+person believes is in force: on the day the rules change, a share of people
+hear of it in the news (``behaviour.rule_news_reach``, fitted to the fall of
+crossings after the 2020 direct-back orders); the others learn from contacts
+who know, or by being turned back or returned.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 from .people import People, State
 from .streams import Streams
 
-RULE_NEWS_DAYS = 60
 
 
 def contact_counts(people: People, ids: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -78,16 +78,22 @@ def news_shock(people: People, pool: np.ndarray, groups: np.ndarray, boost: floa
     return len(learn)
 
 
-def spread_rules(people: People, pool: np.ndarray, current: int, days_since_change: int, streams: Streams,
-                 day: int, dt_days: int, news_rate: float, contact_rate: float) -> int:
-    """People who believe an older regime is in force may learn the current one."""
+def rule_news(people: People, ids: np.ndarray, current: int, reach: float, streams: Streams, day: int) -> int:
+    """The news of a rule change on the day it takes effect: a share ``reach`` of ``ids`` learn the rules now in force."""
+    behind = ids[people.known_regime[ids] != current]
+    learn = behind[streams.uniform("rule_news", day, behind) < reach]
+    people.known_regime[learn] = current
+    return len(learn)
+
+
+def spread_rules(people: People, pool: np.ndarray, current: int, streams: Streams, day: int, dt_days: int,
+                 contact_rate: float) -> int:
+    """People who believe an older regime is in force may learn the current one from contacts who know it."""
     behind = pool[people.known_regime[pool] != current]
     if len(behind) == 0:
         return 0
     knows = people.known_regime == current
-    # contact_rate * share + news_rate, as before: a sum of two doubles does not depend on their order
-    news = news_rate if days_since_change < RULE_NEWS_DAYS else 0.0
-    p = _learn_chance(contact_counts(people, behind, knows), people.contacts.shape[1], news, contact_rate, dt_days)
+    p = _learn_chance(contact_counts(people, behind, knows), people.contacts.shape[1], 0.0, contact_rate, dt_days)
     behind, p = _drop_zero_chances(behind, p)
     learn = behind[streams.uniform("rule_knowledge", day, behind) < p]
     people.known_regime[learn] = current

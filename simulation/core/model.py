@@ -1,13 +1,16 @@
-"""BorderModel: asylum seekers in the US deciding whether and how to go to Canada.
+"""BorderModel: people in the US deciding whether and how to go to Canada, and what Canada does with them.
 
 One step is one day. A day reads like this: today's arrivals enter the US
-pool (or a humanitarian place); once a week news and contacts spread what
-people know; the US decides its oldest cases; people hiding past the return
-window claim; the people due to reconsider choose a route, all at once; the
-Canadian side intercepts, applies the rules, refers claims to the IRB and
-shelters claimants; the IRB decides its oldest claims. At the end of each
-month the model records a row of outputs, in persons (agent counts divided
-by the scale).
+(asylum seekers counted at the southern border, and people whose status is
+ending); on the day rules change, the news reaches a share of people; once a
+week contacts spread what people know; the US decides its oldest asylum
+cases; people hiding past the return window claim; the people due to
+reconsider choose a route, all at once, under the rules they believe in
+force; the rules actually in force decide what happens to them at a port or
+between ports; claims (theirs and those of airport and inland claimants the
+model does not follow) go to IRCC for referral and then to the IRB; claimants
+in Quebec are sheltered; the IRB decides its oldest claims. At the end of each
+month the model records a row of outputs, in persons (agents / scale).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import mesa
 import numpy as np
 
 from .. import data
-from ..calendar import days_between, days_in_month, parse_date
+from ..calendar import days_between, days_in_month, month_key, month_starts, parse_date
 from ..scenario.groups import GROUPS, group_mask
 from ..scenario.kinds import dated_value, group_value
 from ..scenario.schema import Scenario
@@ -29,12 +32,15 @@ from . import rules as R
 from .agents import AsylumSeeker
 from .choice import Conditions, Deciders, Option, choose, utilities
 from .people import ENTERED_STATES, State, arrival_schedule, build_people
-from .queues import CaseQueue, ClaimQueue
-from .reception import Shelters
+from .queues import CaseQueue, ClaimPipeline
+from .reception import OVERFLOW, QUEBEC, Shelters
 from .recorder import MonthlyRecorder, data_collector
 from .streams import Streams
 
 WINTER_MONTHS = (12, 1, 2, 3)
+MAX_WAIT_YEARS = 30.0
+#: The IRCC office types and regions of claims (columns claims_<office>_<region>).
+OFFICES = ("border", "airport", "inland")
 
 
 @dataclass
@@ -47,11 +53,10 @@ class DecisionRecord:
     known_regime: np.ndarray  #: the rules each believed in force (index into ``model.regimes``)
     conditions: Conditions
     choices: np.ndarray | None  #: the ``Option`` each chose
-MAX_WAIT_YEARS = 30.0
 
 
 class BorderModel(mesa.Model):
-    """The bordersim model. Build it from a :class:`Scenario` (defaults: the 2004 rules, 2017–2024).
+    """The bordersim model. Build it from a :class:`Scenario` (default: the schema defaults).
 
     Args:
         scenario: the resolved scenario; ``None`` gives the schema defaults.
@@ -85,17 +90,23 @@ class BorderModel(mesa.Model):
             self.regime_of_day[start:] = k
 
         # dated parameters, evaluated once per day of the run (monthly figures, in persons)
+        ca = sc.canada
         days = [self.date_of(d) for d in range(self.n_days)]
         self.daily = {
             name: np.array([dated_value(value, day) for day in days])
             for name, value in (
                 ("us_decisions_per_month", sc.us.decisions_per_month),
-                ("irb_decisions_per_month", sc.canada.irb_decisions_per_month),
-                ("background_claims_per_month", sc.canada.background_claims_per_month),
-                ("quebec_shelter_capacity", sc.canada.quebec_shelter_capacity),
+                ("irb_decisions_per_month", ca.irb_decisions_per_month),
+                ("referral_capacity_per_month", ca.referral_capacity_per_month),
+                ("quebec_shelter_capacity", ca.quebec_shelter_capacity),
+                ("quebec_overflow_capacity", ca.quebec_overflow_capacity),
+                ("shelter_cost_per_day", ca.shelter_cost_per_day),
+                ("assistance_per_claimant_month", ca.assistance_per_claimant_month),
+                ("interceptions_processed_inland_share", ca.interceptions_processed_inland_share),
             )
         }
         self._days_in_month = np.array([days_in_month(day) for day in days])
+        self._exogenous_per_day, self.exogenous_projected_months = self._exogenous_claims(sc, days)
 
         # people
         self.schedule = arrival_schedule(sc)
@@ -103,19 +114,24 @@ class BorderModel(mesa.Model):
         self._entered_by_day = np.searchsorted(self.people.entry_day, np.arange(self.n_days), side="right")
         self.n_entered = 0
         self.state_count = np.zeros(256, dtype=np.int64)
+        self.status_people_in_us = 0  # persons in the US pool without an asylum case (status events)
         self._decisions_due: dict[int, list[np.ndarray]] = defaultdict(list)
 
         rates = data.grant_rates()
         self.p_us = np.array([group_value(sc.us.grant_rate, g, rates.loc[g, "US"]) for g in GROUPS])
         self.p_ca = np.array([group_value(sc.canada.acceptance_rate, g, rates.loc[g, "CA"]) for g in GROUPS])
         self.group_affinity = np.array([group_value(sc.behaviour.group_affinity, g, 0.0) for g in GROUPS])
+        # what staying is worth: the US grant rate for asylum seekers, the chance of keeping a status for others
+        self.stay_chance = np.concatenate([[np.nan], self.schedule.event_stay_chance])
 
         # institutions
-        self.irb = ClaimQueue(initial_backlog=sc.canada.irb_initial_backlog * self.scale)
+        self.claims = ClaimPipeline(initial_backlog=ca.irb_initial_backlog * self.scale)
         self.us_cases = CaseQueue()
         self.shelters = Shelters(self.n_days)
-        self._hide_release: dict[int, list[np.ndarray]] = defaultdict(list)
-        self._resettle_quota = 0.0
+        self._hide_release: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)  # day -> (ids, in Quebec)
+        self._diversion_quota = 0.0
+        self._exogenous_owed = np.zeros(4)  # exogenous claims due but not yet added (see _exogenous_claims_today)
+        self._shelter_carry = 0.0
         self._perceived_wait: np.ndarray | None = None  # years: US, Canada
         self._news = [(n, (parse_date(n.date) - self.first_day).days) for n in sc.behaviour.news if n.enabled]
 
@@ -125,6 +141,16 @@ class BorderModel(mesa.Model):
         self.decision_log: list[DecisionRecord] | None = None
         self.recorder = MonthlyRecorder(self)
         self.datacollector = data_collector()
+
+    @staticmethod
+    def _exogenous_claims(sc: Scenario, days: list[dt.date]) -> tuple[np.ndarray, list[str]]:
+        """Airport and inland claims of people the model does not follow, per day (persons), and the projected months."""
+        months = [month_key(m) for m in month_starts(days[0], days[-1])]
+        monthly, projected = data.exogenous_claims(months, sc.canada.exogenous_claims_file)
+        index = {m: i for i, m in enumerate(months)}
+        rows = np.array([index[month_key(day)] for day in days])
+        per_day = monthly[rows] / np.array([days_in_month(day) for day in days])[:, None]
+        return per_day * sc.canada.exogenous_claims_multiplier, projected
 
     # --- calendar --------------------------------------------------------
 
@@ -153,17 +179,19 @@ class BorderModel(mesa.Model):
             return
         d, date = self.day, self.date_of(self.day)
         rules = self.rules_on(d)
-        self._enter_arrivals(d, date, rules)
+        self._enter_arrivals(d, rules)
         self._news_shocks(d)
+        self._rule_news(d)
         if d % 7 == 0:
             self._spread_information(d)
         self._us_decisions(d)
         self._update_perceived_waits(d)
         self._end_hiding(d, rules)
         self._decide(d, date, rules)
-        self._irb_decisions(d)
+        self._exogenous_claims_today(d, rules)
+        self._canada_decides(d)
         self.shelters.release(d)
-        self.recorder.add("reception_cost_cad", self.shelters.person_days() * self.spec.canada.shelter_cost_per_day)
+        self._daily_costs(d)
         self.day += 1
         if self.day == self.n_days or self.date_of(self.day).day == 1:
             self.recorder.close_month(d)
@@ -178,35 +206,65 @@ class BorderModel(mesa.Model):
 
     # --- arrivals --------------------------------------------------------
 
-    def _enter_arrivals(self, d: int, date: dt.date, rules: R.RuleSet) -> None:
+    def _enter_arrivals(self, d: int, rules: R.RuleSet) -> None:
         lo, hi = self.n_entered, int(self._entered_by_day[d])
-        if hi == lo:
-            self._resettle(d, date, rules, np.empty(0, dtype=np.int64))
+        ids = np.arange(lo, hi)
+        self.n_entered = hi
+        diverted = self._humanitarian(d, rules, ids)
+        if len(diverted):
+            ids = np.setdiff1d(ids, diverted, assume_unique=True)
+        if len(ids) == 0:
             return
         p = self.people
-        ids = np.arange(lo, hi)
         self._move(ids, State.US_POOL)
-        p.aware[ids] = p.aware_at_entry[ids]
-        p.known_regime[ids] = p.known_regime[p.contacts[ids, 0]] if d > 0 else self.regime_of_day[d]
+        self.recorder.add("status_event_arrivals", int(np.count_nonzero(~p.has_case[ids])))
+        # people of a status event who consider Canada know of the routes north (that is what considering means)
+        p.aware[ids] = p.aware_at_entry[ids] | ~p.has_case[ids]
+        self._learn_rules_from_first_contact(d, ids)
         self._schedule(d, ids)
-        self.n_entered = hi
-        self._resettle(d, date, rules, ids)
 
-    def _resettle(self, d: int, date: dt.date, rules: R.RuleSet, arrivals: np.ndarray) -> None:
-        """Humanitarian places: some would-be US arrivals of eligible groups come to Canada directly."""
-        places = rules.resettlement_places_per_month
-        if places <= 0:
+    def _learn_rules_from_first_contact(self, d: int, ids: np.ndarray) -> None:
+        """Newcomers believe the rules their first contact believes; on the first day, the rules in force.
+
+        A contact who arrived the same day learns first (a contact always has a smaller id), so a newcomer whose
+        contact is a newcomer too gets that contact's belief, not an unset one."""
+        p = self.people
+        if d == 0:
+            p.known_regime[ids] = self.regime_of_day[d]
             return
-        per_day = places / self._days_in_month[d]
-        self.recorder.add("resettled", per_day * self.scale)  # every place is used: demand far exceeds supply
-        self._resettle_quota += per_day * self.scale * self.spec.canada.resettlement_displacement
+        first = p.contacts[ids, 0]
+        todo = np.ones(len(ids), dtype=bool)
+        while todo.any():
+            ready = todo & ~np.isin(first, ids[todo])  # the contact entered earlier, or has learnt already today
+            if not ready.any():  # cannot happen (contacts have smaller ids); guard against a loop all the same
+                ready = todo
+            p.known_regime[ids[ready]] = p.known_regime[first[ready]]
+            todo &= ~ready
+
+    def _humanitarian(self, d: int, rules: R.RuleSet, arrivals: np.ndarray) -> np.ndarray:
+        """The humanitarian pathway: places used today, and the would-be US arrivals it diverts upstream.
+
+        The places go to people in Latin America, not to anyone in the US; a share of them
+        (``canada.humanitarian_diversion_rate``) would otherwise have travelled on to the US: that many of
+        today's eligible arrivals (asylum seekers of the eligible groups) never enter (state DIVERTED).
+        """
+        places = rules.humanitarian_pr_per_month + rules.humanitarian_work_permits_per_month
+        if places <= 0:
+            return arrivals[:0]
+        days = self._days_in_month[d]
+        self.recorder.add("humanitarian_pr", rules.humanitarian_pr_per_month / days * self.scale)
+        self.recorder.add("humanitarian_work_permits", rules.humanitarian_work_permits_per_month / days * self.scale)
+        self._diversion_quota += places / days * self.scale * self.spec.canada.humanitarian_diversion_rate
+        p = self.people
         eligible = np.array(group_mask(rules.resettlement_groups))
-        cand = arrivals[eligible[self.people.group[arrivals]]]
-        # today's arrivals are numbered group by group: draw the places in a random order instead
+        cand = arrivals[eligible[p.group[arrivals]] & p.has_case[arrivals]]
+        # today's arrivals are numbered group by group: take them in a random order instead
         cand = cand[np.argsort(self.streams.uniform("resettlement", d, cand), kind="stable")]
-        take = cand[: int(self._resettle_quota)]
-        self._resettle_quota -= len(take)
-        self._move(take, State.RESETTLED)
+        take = cand[: int(self._diversion_quota)]
+        self._diversion_quota -= len(take)
+        self._move(take, State.DIVERTED)
+        self.recorder.add("diverted_upstream", len(take))
+        return take
 
     # --- bookkeeping ----------------------------------------------------
 
@@ -215,14 +273,19 @@ class BorderModel(mesa.Model):
         if len(ids) == 0:
             return
         p = self.people
-        self.state_count -= np.bincount(p.state[ids], minlength=256)
+        old = p.state[ids]
+        self.state_count -= np.bincount(old, minlength=256)
         p.state[ids] = new_state
         self.state_count += np.bincount(p.state[ids], minlength=256)
+        no_case = ~p.has_case[ids]
+        if no_case.any():
+            self.status_people_in_us += int(np.count_nonzero(no_case & (p.state[ids] == State.US_POOL))) \
+                - int(np.count_nonzero(no_case & (old == State.US_POOL)))
 
     @property
     def pool_size(self) -> int:
-        """Persons (agents) in US processing now."""
-        return int(self.state_count[State.US_POOL])
+        """Persons (agents) in the US with an asylum case pending."""
+        return int(self.state_count[State.US_POOL]) - self.status_people_in_us
 
     def _schedule(self, d: int, ids: np.ndarray) -> None:
         """Set each person's next decision day and file them under it, so a day costs only its deciders."""
@@ -249,15 +312,20 @@ class BorderModel(mesa.Model):
 
     # --- information -----------------------------------------------------
 
+    def _rule_news(self, d: int) -> None:
+        """On the day the rules change, the news reaches a share of everyone who has entered."""
+        current = int(self.regime_of_day[d])
+        if d > 0 and self._regime_start[current] == d:
+            info.rule_news(self.people, np.arange(self.n_entered), current, self.spec.behaviour.rule_news_reach,
+                           self.streams, d)
+
     def _spread_information(self, d: int) -> None:
         b = self.spec.behaviour
         pool = info.in_pool(self.people, self.n_entered)
         info.spread_awareness(self.people, pool, self.streams, d, 7, b.awareness_news_rate, b.awareness_contact_rate)
-        current = int(self.regime_of_day[d])
         # everyone who has entered hears of rule changes (people in Canada pass the news on too)
-        entered = np.arange(self.n_entered)
-        info.spread_rules(self.people, entered, current, d - self._regime_start[current], self.streams, d, 7,
-                          b.rule_news_rate, b.rule_contact_rate)
+        info.spread_rules(self.people, np.arange(self.n_entered), int(self.regime_of_day[d]), self.streams, d, 7,
+                          b.rule_contact_rate)
 
     def _news_shocks(self, d: int) -> None:
         for event, day in self._news:
@@ -271,10 +339,11 @@ class BorderModel(mesa.Model):
         return self.daily["us_decisions_per_month"][d] * self.scale * 12 / 365.25
 
     def _us_decisions(self, d: int) -> None:
-        ids = self.us_cases.serve(self._us_capacity_per_day(d), self.people.state, State.US_POOL, self.n_entered)
+        p = self.people
+        ids = self.us_cases.serve(self._us_capacity_per_day(d), p.state, State.US_POOL, self.n_entered, p.has_case)
         if len(ids) == 0:
             return
-        granted = self.streams.uniform("us_decision", d, ids) < self.p_us[self.people.group[ids]]
+        granted = self.streams.uniform("us_decision", d, ids) < self.p_us[p.group[ids]]
         self._move(ids, np.where(granted, State.US_GRANTED, State.US_DENIED))
         self.recorder.add("us_decisions", len(ids))
 
@@ -288,7 +357,8 @@ class BorderModel(mesa.Model):
         irb_cap = self.daily["irb_decisions_per_month"][d] * self.scale * 12
         now = np.array([
             min(self.pool_size / us_cap, MAX_WAIT_YEARS) if us_cap > 0 else MAX_WAIT_YEARS,
-            min(self.irb.backlog / irb_cap, MAX_WAIT_YEARS) if irb_cap > 0 else MAX_WAIT_YEARS,
+            min((self.claims.irb_backlog + self.claims.referral_backlog) / irb_cap, MAX_WAIT_YEARS)
+            if irb_cap > 0 else MAX_WAIT_YEARS,
         ])
         if self._perceived_wait is None:
             self._perceived_wait = now
@@ -297,7 +367,7 @@ class BorderModel(mesa.Model):
 
     def _conditions(self, d: int, date: dt.date) -> Conditions:
         shelter_cap = self.daily["quebec_shelter_capacity"][d] * self.scale
-        room = 0.0 if shelter_cap <= 0 else max(0.0, 1.0 - self.shelters.occupancy[0] / shelter_cap)
+        room = 0.0 if shelter_cap <= 0 else max(0.0, 1.0 - self.shelters.occupancy[QUEBEC] / shelter_cap)
         winter = self.spec.routes.winter_risk_multiplier if date.month in WINTER_MONTHS else 1.0
         return Conditions(
             wait_us_years=float(self._perceived_wait[0]),
@@ -307,9 +377,11 @@ class BorderModel(mesa.Model):
             death_risk_irregular=self.spec.routes.death_risk_irregular * winter,
         )
 
-    def _exceptions(self, rules: R.RuleSet, ids: np.ndarray) -> np.ndarray:
+    def _exceptions(self, rules: R.RuleSet, ids: np.ndarray, believed: bool = False) -> np.ndarray:
+        """Whether an STCA exception applies to each of ``ids`` under ``rules``: in fact, or as they believe."""
         p = self.people
-        return R.exception_applies(rules, p.family[ids], p.unaccompanied_minor[ids], p.document_holder[ids], p.public_interest[ids])
+        family = p.perceived_family[ids] if believed else p.family[ids]
+        return R.exception_applies(rules, family, p.unaccompanied_minor[ids], p.document_holder[ids], p.public_interest[ids])
 
     def _due(self, d: int) -> np.ndarray:
         """The persons who reconsider on day ``d``, sorted by id."""
@@ -325,15 +397,17 @@ class BorderModel(mesa.Model):
                       known_regime: np.ndarray | None = None, utilities_out: np.ndarray | None = None) -> np.ndarray:
         """The route each of ``ids`` chooses on day ``d`` (an ``Option`` per person), all at once.
 
-        People act on the rules they *believe* are in force (``known_regime``; default: what they know now).
-        ``aware`` and ``known_regime`` may be given to replay a recorded day, and ``utilities_out`` (n, 6)
-        receives the utilities (the benchmarks do both).
+        People act on the rules they *believe* are in force (``known_regime``; default: what they know now)
+        and on the exceptions they believe they hold. ``aware`` and ``known_regime`` may be given to replay a
+        recorded day, and ``utilities_out`` (n, 6) receives the utilities (the benchmarks do both).
         """
         p = self.people
         b, routes, ca = self.spec.behaviour, self.spec.routes, self.spec.canada
         aware = p.aware[ids] if aware is None else aware
         known = p.known_regime[ids] if known_regime is None else known_regime
         group = p.group[ids]
+        has_case = p.has_case[ids]
+        p_stay = np.where(has_case, self.p_us[group], self.stay_chance[p.origin[ids]])
         choice = np.empty(len(ids), dtype=np.int8)
         gumbel = self.streams.gumbel("route_choice", d, ids, len(Option))
         nest_gumbel = self.streams.gumbel("route_choice/nest", d, ids, 3)
@@ -343,10 +417,11 @@ class BorderModel(mesa.Model):
             sub = ids[sel]
             needs_visa = np.array(group_mask(believed.visa_required))[group[sel]]
             deciders = Deciders(
-                has_exception=self._exceptions(believed, sub),
+                has_exception=self._exceptions(believed, sub, believed=True),
+                has_case=has_case[sel],
                 aware=aware[sel],
                 can_fly=R.can_fly(believed, needs_visa, p.document_holder[sub]),
-                p_us=self.p_us[group[sel]],
+                p_us=p_stay[sel],
                 p_ca=self.p_ca[group[sel]],
                 money=p.money[sub].astype(float),
                 risk_tolerance=p.risk_tolerance[sub].astype(float),
@@ -378,42 +453,55 @@ class BorderModel(mesa.Model):
         leave = ids[choice == Option.LEAVE]
         self._move(leave, State.LEFT)
         self.recorder.add("left_us_process", len(leave))
-        self._at_port(d, date, rules, ids[choice == Option.PORT], quebec_share=ca.quebec_share_port)
+        self._at_port(d, rules, ids[choice == Option.PORT], quebec_share=ca.quebec_share_port)
         roxham = ids[choice == Option.ROXHAM]
         if not R.roxham_is_open(rules):
             # they find the road closed: they learn the rules in force and reconsider later
-            self.people.known_regime[roxham] = self.regime_of_day[d]
+            p.known_regime[roxham] = self.regime_of_day[d]
             self._schedule(d, roxham)
             self.recorder.add("roxham_closed_turned_away", len(roxham))
         elif R.roxham_is_port(rules):
             self.recorder.add("roxham_port_arrivals", len(roxham))
-            self._at_port(d, date, rules, roxham, quebec_share=1.0)
+            self._at_port(d, rules, roxham, quebec_share=1.0)
         else:
-            self._between_ports(d, date, rules, roxham, rules.roxham_interception, "roxham", cond.death_risk_roxham, quebec_share=1.0)
-        self._between_ports(d, date, rules, ids[choice == Option.IRREGULAR], rules.between_ports_detection,
+            self._between_ports(d, rules, roxham, rules.roxham_interception, "roxham", cond.death_risk_roxham,
+                                quebec_share=1.0)
+        self._between_ports(d, rules, ids[choice == Option.IRREGULAR], rules.between_ports_detection,
                             "irregular", cond.death_risk_irregular, quebec_share=ca.quebec_share_irregular)
         air = ids[choice == Option.AIR]
         needs_visa = np.array(group_mask(rules.visa_required))[p.group[air]]
         can = R.can_fly(rules, needs_visa, p.document_holder[air])
         self.recorder.add("air_claims", int(can.sum()))
-        self._claim(d, date, air[can], quebec_share=0.0)
+        self._claim(d, air[can], "airport", self._in_quebec(d, air[can], ca.airport_claims_quebec_share))
         self._schedule(d, air[~can])  # denied boarding: back to deciding later
+
+    def _draws(self, stream: str, d: int, ids: np.ndarray) -> np.ndarray:
+        return self.streams.uniform(stream, d, ids)
 
     def _eligible(self, d: int, ids: np.ndarray) -> np.ndarray:
         return self.streams.uniform("eligibility", d, ids) >= self.spec.canada.ineligibility_rate
 
-    def _at_port(self, d: int, date: dt.date, rules: R.RuleSet, ids: np.ndarray, quebec_share: float) -> None:
+    def _in_quebec(self, d: int, ids: np.ndarray, quebec_share: float) -> np.ndarray:
+        """Which of ``ids`` make their claim in Quebec."""
+        if quebec_share >= 1:
+            return np.ones(len(ids), dtype=bool)
+        return self.streams.uniform("in_quebec", d, ids) < quebec_share
+
+    def _at_port(self, d: int, rules: R.RuleSet, ids: np.ndarray, quebec_share: float) -> None:
         if len(ids) == 0:
             return
         out = R.port_of_entry_outcome(rules, self._exceptions(rules, ids), self._eligible(d, ids))
         claim = ids[out == R.Outcome.CLAIM]
+        turned = ids[out == R.Outcome.TURNED_BACK]
         self.recorder.add("port_claims", len(claim))
-        self.recorder.add("port_turnbacks", int(np.count_nonzero(out == R.Outcome.TURNED_BACK)))
+        self.recorder.add("port_turnbacks", len(turned))
         self.recorder.add("ineligible", int(np.count_nonzero(out == R.Outcome.INELIGIBLE)))
-        self._claim(d, date, claim, quebec_share)
+        # an officer's decision settles whether one's relative qualifies
+        self.people.perceived_family[turned] = self.people.family[turned]
+        self._claim(d, claim, "border", self._in_quebec(d, claim, quebec_share))
         self._return_to_us(d, ids[out != R.Outcome.CLAIM])
 
-    def _between_ports(self, d: int, date: dt.date, rules: R.RuleSet, ids: np.ndarray, detection: float,
+    def _between_ports(self, d: int, rules: R.RuleSet, ids: np.ndarray, detection: float,
                        route: str, death_risk: float, quebec_share: float) -> None:
         if len(ids) == 0:
             return
@@ -424,48 +512,109 @@ class BorderModel(mesa.Model):
         if route != "roxham":
             rec.add("deaths_expected_elsewhere", len(ids) * death_risk)
         detected = self.streams.uniform("detection", d, ids) < detection
-        in_quebec = np.ones(len(ids), bool) if quebec_share >= 1 else self.streams.uniform("in_quebec", d, ids) < quebec_share
+        in_quebec = self._in_quebec(d, ids, quebec_share)
         rec.add("interceptions", int(detected.sum()))
         rec.add("interceptions_quebec", int((detected & in_quebec).sum()))
-        out = R.between_ports_outcome(rules, detected, self._exceptions(rules, ids), self._eligible(d, ids))
+        has_exception = self._exceptions(rules, ids)
+        out = R.between_ports_outcome(rules, detected, has_exception, self._eligible(d, ids))
         rec.add("protocol_returns", int(np.count_nonzero(out == R.Outcome.PROTOCOL_RETURN)))
         rec.add("directed_back", int(np.count_nonzero(out == R.Outcome.DIRECTED_BACK)))
         rec.add("ineligible", int(np.count_nonzero(out == R.Outcome.INELIGIBLE)))
-        self._return_to_us(d, ids[out != R.Outcome.CLAIM])
         claim = out == R.Outcome.CLAIM
+        rec.add("claims_with_exception_between_ports", int(np.count_nonzero(claim & detected & has_exception
+                                                                              & (rules.stca_between_ports or rules.direct_back))))
+        self._return_to_us(d, ids[out != R.Outcome.CLAIM])
         # undetected crossers must stay hidden through the window when the Protocol covers them
         hide = claim & ~detected & rules.stca_between_ports
         hiding = ids[hide]
         if len(hiding):
             self._move(hiding, State.HIDING)
-            self._hide_release[d + rules.return_window_days].append(hiding)
-        self._claim(d, date, ids[claim & ~hide], quebec_share, in_quebec[claim & ~hide])
+            self._hide_release[d + rules.return_window_days].append((hiding, in_quebec[hide]))
+        now = claim & ~hide
+        # in Quebec, IRCC completed some intercepted crossers' claims at its inland office (2017-04 .. 2018-02)
+        inland_share = self.daily["interceptions_processed_inland_share"][d]
+        inland = now & detected & in_quebec & (inland_share >= 1 or
+                                               (inland_share > 0 and self._draws("processed_inland", d, ids) < inland_share))
+        self._claim(d, ids[inland], "inland", in_quebec[inland])
+        border = now & ~inland
+        self._claim(d, ids[border], "border", in_quebec[border])
 
     def _end_hiding(self, d: int, rules: R.RuleSet) -> None:
         batches = self._hide_release.pop(d, None)
         if not batches:
             return
-        ids = np.concatenate(batches)
+        ids = np.concatenate([b[0] for b in batches])
+        in_quebec = np.concatenate([b[1] for b in batches])
         self.recorder.add("hidden_past_window", len(ids))
-        self._claim(d, self.date_of(d), ids, self.spec.canada.quebec_share_irregular)
+        # a claim made more than 14 days after entering between ports is barred from the IRB under Bill C-12
+        self._claim(d, ids, "inland", in_quebec, barred=rules.late_between_ports_claims_barred)
 
-    def _claim(self, d: int, date: dt.date, ids: np.ndarray, quebec_share: float, in_quebec: np.ndarray | None = None) -> None:
-        """Refer claims to the IRB, and shelter those entering in Quebec who need it."""
+    def _claim(self, d: int, ids: np.ndarray, office: str, in_quebec: np.ndarray, barred: bool = False) -> None:
+        """Claims by modelled people at an IRCC ``office``: counted, then barred, not referred, or queued for the
+        IRB; claimants in Quebec who need it get a place."""
         if len(ids) == 0:
             return
-        ca = self.spec.canada
+        ca, rec = self.spec.canada, self.recorder
+        rec.add("claims_in_canada", len(ids))
+        rec.add(f"claims_{office}_quebec", int(in_quebec.sum()))
+        rec.add(f"claims_{office}_rest", int(len(ids) - in_quebec.sum()))
+        if office in ("airport", "inland"):
+            # these claims are part of IRCC's airport and inland counts: fewer people the model does not follow
+            k = 0 if office == "airport" else 2
+            self._exogenous_owed[k] -= in_quebec.sum()
+            self._exogenous_owed[k + 1] -= len(ids) - in_quebec.sum()
+        rec.add("quebec_reception_intake", int(in_quebec.sum()))
+        if barred:  # no referral to the IRB: a pre-removal risk assessment only
+            self._move(ids, State.BARRED)
+            rec.add("claims_barred", len(ids))
+            return
+        referred = self.streams.uniform("referral", d, ids) < ca.referral_share
+        self._move(ids[~referred], State.NOT_REFERRED)
+        rec.add("claims_not_referred", int(np.count_nonzero(~referred)))
+        ids, in_quebec = ids[referred], in_quebec[referred]
         self._move(ids, State.CLAIMANT)
-        self.irb.enqueue(ids)
-        self.recorder.add("claims_in_canada", len(ids))
-        if in_quebec is None:
-            in_quebec = self.streams.uniform("in_quebec", d, ids) < quebec_share
+        self.claims.enqueue(ids, in_quebec)
         need = in_quebec & (self.streams.uniform("shelter_need", d, ids) < ca.shelter_need_share)
         sheltered = ids[need]
         stays = -ca.shelter_stay_days * np.log(self.streams.uniform("shelter_stay", d, sheltered))
+        self._shelter(d, stays)
+
+    def _shelter(self, d: int, stays: np.ndarray) -> None:
         cap = self.daily["quebec_shelter_capacity"][d] * self.scale
-        _, moved = self.shelters.admit(d, stays, cap, self.rules_on(d).transfers_out_of_quebec)
+        overflow = self.daily["quebec_overflow_capacity"][d] * self.scale
+        _, _, moved, unhoused = self.shelters.admit(d, stays, cap, overflow, self.rules_on(d).transfers_out_of_quebec)
         self.recorder.add("transfers_out_of_quebec", moved)
-        self.recorder.add("reception_cost_cad", moved * ca.transfer_cost)
+        self.recorder.add("unhoused_quebec", unhoused)
+        self.recorder.add("reception_cost_cad", moved * self.spec.canada.transfer_cost)
+
+    def _exogenous_claims_today(self, d: int, rules: R.RuleSet) -> None:
+        """Airport and inland claims of people the model does not follow: IRCC's counts, less the modelled ones.
+
+        What IRCC counted (a driver) is owed day by day; the modelled air claimants and post-hiding inland
+        claimants of the same office and region are paid out of it (see :meth:`_claim`), and what remains is
+        added as claims of people the model does not follow, so no claim is counted twice.
+        """
+        ca, rec = self.spec.canada, self.recorder
+        self._exogenous_owed += self._exogenous_per_day[d] * self.scale
+        add = np.maximum(self._exogenous_owed, 0.0)
+        self._exogenous_owed -= add
+        names = ("claims_airport_quebec", "claims_airport_rest", "claims_inland_quebec", "claims_inland_rest")
+        for name, n in zip(names, add):
+            rec.add(name, n)
+        barred = add[2:] * ca.inland_over_one_year_share if rules.one_year_bar else np.zeros(2)
+        rec.add("claims_barred", barred.sum())
+        referred = (add - np.r_[0.0, 0.0, barred]) * ca.referral_share
+        rec.add("claims_not_referred", (add - np.r_[0.0, 0.0, barred]).sum() - referred.sum())
+        quebec = referred[0] + referred[2]
+        self.claims.add(quebec, quebec=True)
+        self.claims.add(referred[1] + referred[3], quebec=False)
+        rec.add("quebec_reception_intake", add[0] + add[2])
+        # airport claimants landing in Quebec need a place too (expected stays: they have no random slots)
+        self._shelter_carry += referred[0] * ca.shelter_need_share
+        n = int(self._shelter_carry)
+        if n:
+            self._shelter_carry -= n
+            self._shelter(d, np.full(n, ca.shelter_stay_days))
 
     def _return_to_us(self, d: int, ids: np.ndarray) -> None:
         """Back to the US pool; they now know the rules in force and reconsider later."""
@@ -476,18 +625,25 @@ class BorderModel(mesa.Model):
         p.returns[ids] += 1
         p.known_regime[ids] = self.regime_of_day[d]
         self._schedule(d, ids)
-        self.us_cases.rejoin(ids)
+        self.us_cases.rejoin(ids[p.has_case[ids]])
 
-    # --- the IRB ---------------------------------------------------------
+    # --- Canada: referral and the IRB ---------------------------------------
 
-    def _irb_decisions(self, d: int) -> None:
+    def _canada_decides(self, d: int) -> None:
         days = self._days_in_month[d]
-        self.irb.add_background(self.daily["background_claims_per_month"][d] * self.scale / days)
-        decided, ids = self.irb.serve(self.daily["irb_decisions_per_month"][d] * self.scale / days)
+        self.claims.refer(self.daily["referral_capacity_per_month"][d] * self.scale / days)
+        decided, ids = self.claims.decide(self.daily["irb_decisions_per_month"][d] * self.scale / days)
         self.recorder.add("irb_decisions", decided)
         if len(ids):
             accepted = self.streams.uniform("irb_decision", d, ids) < self.p_ca[self.people.group[ids]]
             self._move(ids, np.where(accepted, State.PROTECTED, State.REJECTED))
+
+    def _daily_costs(self, d: int) -> None:
+        """Places (shelters, emergency places, other provinces) and Quebec's support of claimants living there."""
+        rec = self.recorder
+        rec.add("reception_cost_cad", self.shelters.person_days() * self.daily["shelter_cost_per_day"][d])
+        rec.add("quebec_support_cost_cad",
+                self.claims.quebec_pending * self.daily["assistance_per_claimant_month"][d] / self._days_in_month[d])
 
     # --- inspection ------------------------------------------------------
 

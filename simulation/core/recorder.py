@@ -17,6 +17,7 @@ from ..calendar import month_key
 from ..scenario.groups import GROUPS
 from .columns import FLOW_COLUMNS, MONTHLY_COLUMNS
 from .people import State
+from .reception import ELSEWHERE, OVERFLOW, QUEBEC
 
 
 def _last(column: str, model) -> float | str | int:
@@ -55,12 +56,16 @@ class MonthlyRecorder:
             row[k] = self._acc[k] / s
         irb_cap = m.daily["irb_decisions_per_month"][d]
         us_cap = m.daily["us_decisions_per_month"][d]
-        row["irb_backlog"] = m.irb.backlog / s
+        row["irb_backlog"] = m.claims.irb_backlog / s
+        row["referral_backlog"] = m.claims.referral_backlog / s
+        row["quebec_claimants"] = m.claims.quebec_pending / s
         row["irb_wait_months"] = min(row["irb_backlog"] / irb_cap, 360.0) if irb_cap > 0 else 360.0
-        row["quebec_shelter_population"] = m.shelters.occupancy[0] / s
-        row["shelter_population_elsewhere"] = m.shelters.occupancy[1] / s
+        row["quebec_shelter_population"] = m.shelters.occupancy[QUEBEC] / s
+        row["quebec_overflow_population"] = m.shelters.occupancy[OVERFLOW] / s
+        row["shelter_population_elsewhere"] = m.shelters.occupancy[ELSEWHERE] / s
         row["hiding_population"] = m.state_count[State.HIDING] / s
         row["us_backlog"] = m.pool_size / s
+        row["status_people_in_us"] = m.status_people_in_us / s
         row["us_wait_months"] = min(row["us_backlog"] / us_cap, 360.0) if us_cap > 0 else 360.0
         self.last = row
         self._acc = dict.fromkeys(FLOW_COLUMNS, 0.0)

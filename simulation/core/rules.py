@@ -39,13 +39,15 @@ def exception_applies(
 ) -> np.ndarray:
     """Whether an STCA exception lets each person through to the eligibility checks.
 
-    IRPR s.159.5: (a)–(e) a family member in Canada who is a citizen, permanent
+    IRPR s.159.5 (a)–(d): a family member in Canada who is a citizen, permanent
     resident, protected person, accepted claimant, holder of a work or study
-    permit, or an adult with a pending claim; (e) an unaccompanied minor; (f)
-    holders of a valid Canadian visa, work or study permit or travel document,
-    or persons who need a visa for the US but not for Canada; (g)–(h) the
-    public-interest exception (e.g. charged with or convicted of an offence
-    punishable by death). Only exceptions listed in ``rules.exceptions`` count.
+    permit, or an adult with a pending claim (``family``); (e) an unaccompanied
+    minor; (f) holders of a valid Canadian visa, work or study permit or travel
+    document, and (g) persons who need a visa for the US but not for Canada
+    (``document_holder``); IRPR s.159.6: the public-interest exception (charged
+    with or convicted of an offence punishable by death; ``public_interest``).
+    s.159.5(h), re-entry after a refusal by the US, is not modelled. Only
+    exceptions listed in ``rules.exceptions`` count. (docs/legal_basis.md)
     """
     out = np.zeros(np.shape(family), dtype=bool)
     if "family" in rules.exceptions:
@@ -64,8 +66,8 @@ def port_of_entry_outcome(rules: RuleSet, has_exception: np.ndarray, eligible: n
 
     IRPA s.101(1)(e): a claim is ineligible if the claimant came directly or
     indirectly from a country designated by the regulations (IRPR s.159.3: the
-    United States), unless an exception of IRPR s.159.5 applies (IRPR s.159.4
-    covers ports on the land border). With an exception the claim goes through
+    United States), unless an exception of IRPR ss.159.5-159.6 applies (IRPR
+    s.159.4(1) covers ports on the land border). With an exception the claim goes through
     the ordinary eligibility checks of IRPA s.101(1) (criminality, security);
     ``eligible`` carries their result.
     """
@@ -90,10 +92,11 @@ def between_ports_outcome(
     * COVID-19 (Minimum Healthcare Orders under the Quarantine Act,
       2020-03-21 .. 2021-11-21): irregular crossers intercepted were directed
       back to the US; the few exceptions are approximated by the STCA ones.
-    * Additional Protocol (in force 2023-03-25; IRPR s.159.1 "port of entry"
-      amended and s.159.4 extended): a person who crosses between ports and
-      makes a claim within ``return_window_days`` (14) days of crossing is
-      returned to the US unless an exception of s.159.5 applies.
+    * Additional Protocol (in force 2023-03-25; SOR/2023-58 replaced the
+      definition of "Agreement" in IRPR s.159.1 and added s.159.4(1.1)): a
+      person who enters between ports from the US and makes a claim within
+      ``return_window_days`` (14) days of entering is returned to the US unless
+      an exception of ss.159.5-159.6 applies.
 
     ``detected_within_window`` is whether the person is detected (or claims)
     within the return window; persons who stay hidden past it make an inland

@@ -1,25 +1,35 @@
-"""Calibration: fit the behavioural parameters nobody can measure to several observed patterns at once.
+"""Calibration: a posterior sample of the behavioural parameters nobody can measure, by ABC-SMC (pyabc).
 
-Pattern-oriented: one loss adds up how far an ensemble of runs is from
-(1) the monthly RCMP interceptions in Quebec (``data/rcmp_interceptions_monthly.csv``),
-(2) the yearly claims by mode of entry, irregular and land ports
-(``data/claims_by_mode.csv``, IRCC), and (3) the nationality mix of
-irregular claimants where IRCC published it
-(``data/irregular_claimants_by_nationality.csv``) — each only over the
-months being fitted. The optimiser is Optuna's TPE sampler (seeded, so a
-calibration is repeatable); the starting point (the schema defaults of the
-fitted parameters, whatever an earlier calibration found) is the first
-trial, so the best loss can only improve on it.
+Approximate Bayesian computation fits the model to several observed patterns
+at once (pattern-oriented modelling), up to 2023-03 only: what came after the
+Additional Protocol is the test, never a target. The discrepancy between a
+run and the observations adds up:
 
-The uncertainty reported is the spread (10th-90th percentile) of each
-parameter among the best fifth of trials: an ABC-style rejection sample
-from the optimiser's history, not a formal posterior.
+* ``quebec_monthly``: monthly RCMP interceptions in Quebec (log errors);
+* ``ircc_quebec_monthly``: monthly IRCC claims in Quebec at border and inland
+  offices (log errors), which cover the months RCMP did not publish, the COVID
+  months among them;
+* ``claims_by_mode``: yearly irregular and land-port claims (IRCC, Table A);
+* ``nationality_mix``: the nationality mix of irregular claimants where IRCC published it;
+* ``covid_2020``: interceptions in Canada from April to December 2020 (how
+  fast crossings fell after the direct-back orders).
+
+Each term is about 0 for a perfect fit. pyabc's ABC-SMC (Del Moral et al.
+2012; Klinger, Rickert & Hasenauer 2018) draws the parameters from their
+priors, keeps the runs whose discrepancy is under a threshold, and lowers the
+threshold generation by generation (a quantile of the last generation's
+discrepancies), perturbing the accepted particles with a multivariate normal
+kernel: its last generation is a weighted sample of the approximate
+posterior. Each particle is one run at the calibration scale with its own
+seed, so the posterior carries the model's own randomness as well. The runs
+go through bordersim's replication engine (:mod:`.abc_sampler`), so a
+calibration gives the same sample whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,29 +37,37 @@ import pandas as pd
 
 from .. import data
 from ..calendar import months_between, parse_date
-from ..files import write_atomic
 from ..scenario import Scenario, scenario_from_dict
+from ..scenario.variants import truncated, with_values
 from ..scenario.groups import GROUPS
-from .engine import Engine, replication_seeds
+from .engine import Engine
 from .run import simulate
 
-#: What is fitted, and why: each sets a pattern the data pin down and nothing else measures.
-#:   asc_roxham        level of crossings at Roxham (Quebec series)
-#:   asc_port          land-port claims against irregular claims (claims by mode)
-#:   awareness_*       how fast knowledge of the route spread (the growth 2017-2019, the 2022 surge)
-#:   w_wait            how much the US backlog pushes people north (the 2022 surge)
-#:   group_affinity.*  why Haitians, Turks and Colombians were over-represented (nationality mix)
-PARAMETERS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log scale)
-    "behaviour.asc_roxham": (-12.0, -6.0, False),
-    "behaviour.asc_port": (-11.0, -4.0, False),
+#: The last month any calibration may use: later Canadian figures are the test.
+CALIBRATION_END = data.CALIBRATION_END
+
+#: What is fitted, its prior (uniform, or log-uniform), and why: each sets a pattern the data pin down.
+#:   asc_roxham           level of crossings at Roxham (Quebec series)
+#:   asc_port             land-port claims against irregular claims (claims by mode)
+#:   awareness_*          how fast knowledge of the route spread (the growth 2017-2019, the 2022 surge)
+#:   w_wait               how much the US backlog pushes people north (the 2022 surge)
+#:   group_affinity.*     why Haitians, Turks and Colombians were over-represented (nationality mix)
+#:   status_event_share   how many of the people losing a US status consider Canada (the 2017 and 2018 waves)
+#:   rule_news_reach      how fast people learn a rule change (the fall after 2020-03-21)
+PRIORS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log scale)
+    "behaviour.asc_roxham": (-12.0, -4.0, False),
+    "behaviour.asc_port": (-11.0, -3.0, False),
     "behaviour.awareness_contact_rate": (0.001, 0.1, True),
-    "behaviour.initial_awareness": (0.002, 0.2, True),
+    "behaviour.initial_awareness": (0.002, 0.3, True),
     "behaviour.w_wait": (0.0, 1.5, False),
     "behaviour.group_affinity.haiti": (0.0, 8.0, False),
     "behaviour.group_affinity.turkey": (0.0, 8.0, False),
     "behaviour.group_affinity.colombia": (0.0, 8.0, False),
+    "population.status_event_share": (0.0, 0.5, False),
+    "behaviour.rule_news_reach": (0.0, 1.0, False),
 }
-WEIGHTS = {"quebec_monthly": 1.0, "claims_by_mode": 0.5, "nationality_mix": 1.0}
+WEIGHTS = {"quebec_monthly": 1.0, "ircc_quebec_monthly": 1.0, "claims_by_mode": 0.5, "nationality_mix": 1.0,
+           "covid_2020": 0.5}
 
 
 class CalibrationError(Exception):
@@ -73,10 +91,14 @@ def parse_fit(spec: str) -> list[str]:
 
 @dataclass
 class Observed:
-    quebec: pd.Series  # month -> interceptions
+    """The observations calibration may use (none after :data:`CALIBRATION_END`)."""
+
+    quebec: pd.Series  # month -> RCMP interceptions in Quebec
     canada: pd.Series
+    ircc_quebec: pd.Series  # month -> IRCC claims in Quebec at border and inland (incl. other) offices
     modes: pd.DataFrame  # year x {irregular, land_port}
     mix: pd.DataFrame  # period_start, period_end, group, share
+    covid_2020: float  # RCMP interceptions in Canada, 2020-04 .. 2020-12
 
 
 def observed() -> Observed:
@@ -86,78 +108,30 @@ def observed() -> Observed:
     modes = modes.pivot_table(index="year", columns="mode", values="claims", aggfunc="sum")
     mix = data.read_sourced_csv("data/irregular_claimants_by_nationality.csv",
                                 {"period_start": "str", "period_end": "str", "group": "str", "share": "float", "source": "str"})
-    return Observed(quebec=by["Quebec"], canada=by["Canada"], modes=modes, mix=mix)
+    wide = data.ircc_claims_wide()
+    ircc = (wide["border_quebec"] + wide["inland_quebec"] + wide.get("other_quebec", 0.0)).dropna()
+    return Observed(quebec=by["Quebec"], canada=by["Canada"], ircc_quebec=ircc[ircc.index <= CALIBRATION_END],
+                    modes=modes, mix=mix, covid_2020=COVID_2020_INTERCEPTIONS)
 
 
-def set_path(d: dict, path: str, value) -> None:
-    keys = path.split(".")
-    for k in keys[:-1]:
-        d = d.setdefault(k, {})
-    d[keys[-1]] = value
+#: RCMP interceptions in Canada 2020-04 .. 2020-12: DERIVED, 3,302 in 2020 less 3,007 from 2020-01-01 to
+#: 2020-03-19 (Public Safety binder 2020-07; domain brief); the days 2020-03-20 .. 31 are counted in it too.
+COVID_2020_INTERCEPTIONS = 3302.0 - 3007.0
 
 
-def get_path(sc: Scenario, path: str, default: float = 0.0) -> float:
-    d = sc.to_dict()
-    for k in path.split("."):
-        if not isinstance(d, dict) or k not in d:
-            return default
-        d = d[k]
-    return float(d)
-
-
-def truncated(sc: Scenario, end: str) -> Scenario:
-    """The scenario run only to ``end`` (changes starting later are dropped): calibration needs no more."""
-    d = sc.to_dict()
-    d["time"]["end"] = min(end, d["time"]["end"])
-    last = parse_date(d["time"]["end"])
-    for c in d["policy"]["change"]:
-        if c.get("from") and parse_date(c["from"]) > last:
-            c["enabled"] = False
-    for n in d["behaviour"]["news"]:
-        if n.get("date") and parse_date(n["date"]) > last:
-            n["enabled"] = False
-    return scenario_from_dict(d)
-
-
-def with_values(sc: Scenario, values: dict[str, float]) -> Scenario:
-    d = sc.to_dict()
-    for path, v in values.items():
-        set_path(d, path, float(v))
-    return scenario_from_dict(d)
-
-
-def _run(sc_dict: dict, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    result = simulate(scenario_from_dict(sc_dict), seed=seed, commit=False)
-    return result.monthly, result.crossings_by_group
-
-
-def simulate_mean(sc: Scenario, seeds: list[int], engine: Engine | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Mean over seeds of the monthly outputs and of the crossings by group."""
-    results: list = [None] * len(seeds)
-    errors: list[str] = []
-
-    def done(i, result, error):
-        if error is not None:
-            errors.append(error)
-        results[i] = result
-
-    (engine or Engine("local", workers=1)).run(_run, [(sc.to_dict(), s) for s in seeds], done)
-    if errors:
-        raise RuntimeError(f"a calibration run failed: {errors[0]}")
-    months = results[0][0]["month"]
-    numeric = sum(r[0].drop(columns=["month", "scenario", "seed"]) for r in results) / len(results)
-    numeric.insert(0, "month", months)
-    return numeric, sum(r[1] for r in results) / len(results)
+def _log_error(sim: np.ndarray, obs: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.log1p(np.maximum(sim, 0.0)) - np.log1p(obs)))) if len(obs) else 0.0
 
 
 def loss_parts(monthly: pd.DataFrame, by_group: np.ndarray, obs: Observed, fit_months: list[str]) -> dict[str, float]:
-    """The three pattern losses over the fitted months (each about 0 when the fit is perfect)."""
+    """The pattern errors over the fitted months (each about 0 when the fit is perfect)."""
     sim = monthly.set_index("month")
-    months = [m for m in fit_months if m in obs.quebec.index and m in sim.index]
-    q_obs = obs.quebec.reindex(months).to_numpy(float)
-    q_sim = sim.loc[months, "interceptions_quebec"].to_numpy(float)
-    quebec = float(np.mean(np.abs(np.log1p(q_sim) - np.log1p(q_obs)))) if months else 0.0
     fit = set(fit_months)
+    months = [m for m in fit_months if m in obs.quebec.index and m in sim.index]
+    quebec = _log_error(sim.loc[months, "interceptions_quebec"].to_numpy(float), obs.quebec.reindex(months).to_numpy(float))
+    months = [m for m in fit_months if m in obs.ircc_quebec.index and m in sim.index]
+    sim_ircc = (sim.loc[months, "claims_border_quebec"] + sim.loc[months, "claims_inland_quebec"]).to_numpy(float)
+    ircc = _log_error(sim_ircc, obs.ircc_quebec.reindex(months).to_numpy(float))
     errs = []
     for year in obs.modes.index:
         year_months = {f"{year:04d}-{m:02d}" for m in range(1, 13)}
@@ -177,138 +151,168 @@ def loss_parts(monthly: pd.DataFrame, by_group: np.ndarray, obs: Observed, fit_m
             continue  # a published period is used when at least three quarters of it is being fitted
         counts = by_group[[month_index[m] for m in inside]].sum(axis=0)
         shares = counts / max(counts.sum(), 1e-9)
-        pool_share = data.shares_for(parse_date(inside[len(inside) // 2]))
         for g, share in zip(rows.group, rows.share):
-            if pool_share[GROUPS.index(g)] < 0.001:
-                continue  # a group the US inflow data hardly contains cannot be fitted (e.g. Nigerians on visitor visas)
             mix_err.append(abs(shares[GROUPS.index(g)] - share))
     mix = float(np.mean(mix_err)) * 5 if mix_err else 0.0  # x5: a 0.1 share error weighs like a 10% level error
-    return {"quebec_monthly": quebec, "claims_by_mode": modes, "nationality_mix": mix}
+    covid = [m for m in months_between("2020-04", "2020-12") if m in sim.index]
+    covid_err = (abs(np.log((sim.loc[covid, "interceptions"].sum() + 1) / (obs.covid_2020 + 1)))
+                 if len(covid) == 9 and set(covid) <= fit else 0.0)
+    return {"quebec_monthly": quebec, "ircc_quebec_monthly": ircc, "claims_by_mode": modes, "nationality_mix": mix,
+            "covid_2020": float(covid_err)}
 
 
 def total_loss(parts: dict[str, float]) -> float:
     return float(sum(WEIGHTS[k] * v for k, v in parts.items()))
 
 
+# --- ABC-SMC ---------------------------------------------------------------------------------------
+
+
+def _name(path: str) -> str:
+    """pyabc's parameter name for a key path (pyabc keeps names in SQL columns: no dots)."""
+    return path.replace(".", "__")
+
+
+def _value(path: str, x: float) -> float:
+    """A key's value from the sampled coordinate (log-uniform priors are sampled on the log10 scale)."""
+    return float(10.0 ** x) if PRIORS[path][2] else float(x)
+
+
+class DiscrepancyModel:
+    """The model as pyabc sees it: parameters in, the pattern errors out (one run, with its own seed)."""
+
+    def __init__(self, scenario: Scenario, fit_months: list[str], priors: dict):
+        self.scenario_dict = scenario.to_dict()
+        self.fit_months = fit_months
+        self.priors = priors
+        self.obs = observed()
+
+    def __call__(self, params) -> dict:
+        values = {path: _value(path, params[_name(path)]) for path in self.priors}
+        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc's sampler seeded numpy for this particle
+        sc = with_values(scenario_from_dict(self.scenario_dict), values)
+        run = simulate(sc, seed=seed, commit=False)
+        parts = loss_parts(run.monthly, run.crossings_by_group, self.obs, self.fit_months)
+        return {"discrepancy": total_loss(parts), **parts}
+
+
+def _discrepancy(x: dict, x0: dict) -> float:
+    return float(x["discrepancy"])
+
+
 @dataclass
 class CalibrationResult:
-    trials: pd.DataFrame
-    best: dict[str, float]
-    spread: pd.DataFrame
-    start_loss: float
-    best_loss: float
-    seconds: float
+    posterior: pd.DataFrame  #: one row per particle of the last generation: key paths, weight, discrepancy
+    generations: pd.DataFrame  #: threshold, runs and acceptance per generation
+    best: dict[str, float]  #: the particle with the smallest discrepancy in the last generation
     fit_months: list[str]
-    monthly_best: pd.DataFrame
+    seconds: float
+    scale: float
+    population: int
+    priors: dict = field(default_factory=lambda: dict(PRIORS))
+    database: str = ""
 
 
-def calibrate(sc: Scenario, fit: str, trials: int = 60, seeds: int = 2, master_seed: int = 1, workers: int = 2,
-              parameters: dict = PARAMETERS, progress: bool = False) -> CalibrationResult:
-    """Fit ``parameters`` with Optuna TPE; trial 0 is the scenario's own values."""
-    import optuna
+def calibrate(sc: Scenario, fit: str, population: int = 48, generations: int = 5, master_seed: int = 1,
+              workers: int | None = None, executor: str = "local", scheduler: str | None = None,
+              priors: dict = PRIORS, database: Path | None = None, progress: bool = False) -> CalibrationResult:
+    """An ABC-SMC posterior of ``priors``' parameters given the patterns observed in the ``fit`` months."""
+    import pyabc
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from .abc_sampler import EngineSampler
+
     fit_months = parse_fit(fit)
-    first, last = sc.time.start, sc.time.end
-    if fit_months[0] < first or fit_months[-1] > last:
-        raise CalibrationError(f"--fit {fit!r} reaches outside the scenario's window {first}..{last}")
+    if fit_months[0] < sc.time.start or fit_months[-1] > sc.time.end:
+        raise CalibrationError(f"--fit {fit!r} reaches outside the scenario's window {sc.time.start}..{sc.time.end}")
+    if fit_months[-1] > CALIBRATION_END:
+        raise CalibrationError(f"--fit {fit!r} reaches past {CALIBRATION_END}: later Canadian figures are the test of the "
+                               "model, never a calibration target")
+    unknown = [p for p in priors if p not in PRIORS]
+    if unknown:
+        raise CalibrationError(f"no prior for {unknown}; allowed: {', '.join(PRIORS)}")
     run_sc = truncated(sc, fit_months[-1])
-    obs = observed()
-    rep_seeds = replication_seeds(master_seed, seeds)
-    rows: list[dict] = []
+    prior = pyabc.Distribution(**{
+        _name(p): pyabc.RV("uniform", np.log10(lo) if log else lo, (np.log10(hi) - np.log10(lo)) if log else hi - lo)
+        for p, (lo, hi, log) in priors.items()})
+    np.random.seed(master_seed)  # pyabc's own draws in this process (kernel fits) follow the master seed
     t0 = time.perf_counter()
-    engine = Engine("local", workers=workers)
 
-    def objective(trial) -> float:
-        values = {}
-        for path, (lo, hi, log) in parameters.items():
-            values[path] = trial.suggest_float(path, lo, hi, log=log)
-        t = time.perf_counter()
-        monthly, by_group = simulate_mean(with_values(run_sc, values), rep_seeds, engine)
-        parts = loss_parts(monthly, by_group, obs, fit_months)
-        loss = total_loss(parts)
-        rows.append({"trial": trial.number, "loss": loss, **parts, **values, "seconds": time.perf_counter() - t})
+    def report(t, evaluated, accepted, n):
         if progress:
-            best = min(r["loss"] for r in rows)
-            print(f"trial {trial.number:3d}  loss {loss:.4f}  best {best:.4f}", flush=True)
-        return loss
+            print(f"generation {t}: {accepted}/{n} accepted after {evaluated} runs ({time.perf_counter() - t0:.0f} s)",
+                  flush=True)
 
-    # start from the schema defaults, not from an earlier calibration, so a calibration reproduces exactly
-    defaults = Scenario()
-    start = {p: min(max(get_path(defaults, p), lo), hi) for p, (lo, hi, _) in parameters.items()}
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=master_seed))
-    study.enqueue_trial(start)
-    try:
-        study.optimize(objective, n_trials=trials)
-    finally:
-        engine.close()
-    table = pd.DataFrame(rows)
-    best = {p: float(study.best_params[p]) for p in parameters}
-    top = table.nsmallest(max(3, len(table) // 5), "loss")
-    spread = pd.DataFrame({
-        "parameter": list(parameters),
-        "start": [start[p] for p in parameters],
-        "best": [best[p] for p in parameters],
-        "p10_top_fifth": [float(top[p].quantile(0.1)) for p in parameters],
-        "p90_top_fifth": [float(top[p].quantile(0.9)) for p in parameters],
-        "low": [parameters[p][0] for p in parameters],
-        "high": [parameters[p][1] for p in parameters],
-    })
-    monthly_best, _ = simulate_mean(with_values(run_sc, best), rep_seeds)
-    return CalibrationResult(trials=table, best=best, spread=spread, start_loss=float(table.loss.iloc[0]),
-                             best_loss=float(table.loss.min()), seconds=time.perf_counter() - t0,
-                             fit_months=fit_months, monthly_best=monthly_best)
+    with Engine(executor, workers, scheduler) as engine:
+        abc = pyabc.ABCSMC(DiscrepancyModel(run_sc, fit_months, priors), prior, _discrepancy,
+                           population_size=population, sampler=EngineSampler(engine, master_seed, progress=report),
+                           eps=pyabc.QuantileEpsilon(alpha=0.5))
+        db = f"sqlite:///{Path(database).resolve()}" if database else "sqlite://"
+        abc.new(db, {"discrepancy": 0.0})
+        history = abc.run(max_nr_populations=generations)
+    table, weights = history.get_distribution(m=0, t=history.max_t)
+    distances = history.get_weighted_distances(t=history.max_t)
+    posterior = pd.DataFrame({p: [_value(p, x) for x in table[_name(p)]] for p in priors})
+    posterior["weight"] = weights / weights.sum()
+    posterior["discrepancy"] = distances["distance"].to_numpy()
+    pops = history.get_all_populations()
+    gens = pd.DataFrame({"generation": pops["t"], "threshold": pops["epsilon"], "runs": pops["samples"],
+                         "particles": population})
+    gens = gens[gens.generation >= 0].reset_index(drop=True)
+    gens["acceptance"] = gens["particles"] / gens["runs"]
+    best_row = posterior.loc[posterior["discrepancy"].idxmin()]
+    return CalibrationResult(posterior=posterior, generations=gens, best={p: float(best_row[p]) for p in priors},
+                             fit_months=fit_months, seconds=time.perf_counter() - t0, scale=sc.run.scale,
+                             population=population, priors=dict(priors), database=db)
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarray:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order]) / np.sum(weights)
+    return np.interp(qs, cum, values[order])
+
+
+def posterior_summary(result: CalibrationResult) -> pd.DataFrame:
+    """Per parameter: prior range, posterior median and 90% interval, and how much the data narrowed it."""
+    rows = []
+    w = result.posterior["weight"].to_numpy()
+    for p, (lo, hi, log) in result.priors.items():
+        x = result.posterior[p].to_numpy()
+        q05, q50, q95 = weighted_quantiles(x, w, [0.05, 0.5, 0.95])
+        scale_x = np.log10 if log else (lambda v: v)
+        width_post = scale_x(q95) - scale_x(q05)
+        width_prior = 0.9 * (scale_x(hi) - scale_x(lo))  # the prior's own 90% interval (uniform)
+        rows.append({"parameter": p, "prior_low": lo, "prior_high": hi, "log_scale": log, "best": result.best[p],
+                     "p05": q05, "p50": q50, "p95": q95, "interval_vs_prior": width_post / width_prior})
+    return pd.DataFrame(rows)
+
+
+def posterior_file(result: CalibrationResult) -> pd.DataFrame:
+    """The file the runner reads: one row per parameter set, a column per key path, and its weight."""
+    return result.posterior[list(result.priors) + ["weight", "discrepancy"]]
 
 
 def calibrated_toml(result: CalibrationResult, fit: str, command: str) -> str:
-    """The fitted values as a scenario file other scenarios extend."""
+    """The particle with the smallest discrepancy, as a scenario file other scenarios extend."""
+    summary = posterior_summary(result).set_index("parameter")
     lines = [
-        "# Behaviour fitted by 'bordersim calibrate' (Optuna TPE over an ensemble loss; see docs/validation.md).",
+        "# Behaviour fitted by 'bordersim calibrate' (ABC-SMC, pyabc; see docs/calibration.md): the particle of the",
+        "# posterior sample with the smallest discrepancy. Comments: the posterior median and 90% interval.",
         f"# Reproduce: {command}",
-        f"# Loss: start {result.start_loss:.4f} -> best {result.best_loss:.4f} after {len(result.trials)} trials "
-        f"({result.seconds:.0f} s). Spread = 10th-90th percentile among the best fifth of trials.",
+        f"# {len(result.posterior)} particles, {len(result.generations)} generations, "
+        f"{int(result.generations['runs'].sum())} runs in {result.seconds:.0f} s.",
         "",
         "[scenario]",
         'name = "calibrated"',
         'description = "Fitted behavioural parameters; the bundled scenarios extend this file"',
         f'calibrated_on = "{fit}"',
         "",
-        "[behaviour]",
     ]
-    affinity = {}
-    for _, r in result.spread.iterrows():
-        path, value = r.parameter, result.best[r.parameter]
-        note = f"  # spread {r.p10_top_fifth:.4g} .. {r.p90_top_fifth:.4g}"
-        if path.startswith("behaviour.group_affinity."):
-            affinity[path.rsplit(".", 1)[1]] = (value, note)
-        else:
-            lines.append(f"{path.split('.', 1)[1]} = {value:.6g}{note}")
-    if affinity:
-        lines += ["", "[behaviour.group_affinity]"]
-        lines += [f"{g} = {v:.6g}{note}" for g, (v, note) in affinity.items()]
-    return "\n".join(lines) + "\n"
-
-
-def write_calibration_docs(out: Path, docs: Path) -> None:
-    """A page for the docs from a calibration folder: command, runtime, loss per trial, fitted values and spread."""
-    out, docs = Path(out), Path(docs)
-    summary = pd.read_csv(out / "summary.csv").iloc[0]
-    params = pd.read_csv(out / "parameters.csv")
-    header = [line[2:] for line in (out / "calibrated.toml").read_text().splitlines() if line.startswith("# ")]
-    img = docs.parent / "img" / "calibration"
-    img.mkdir(parents=True, exist_ok=True)
-    stem = docs.stem
-    for name in ("loss", "fit"):
-        write_atomic(img / f"{stem}_{name}.png", (out / "plots" / f"{name}.png").read_bytes())
-    lines = [f"# Calibration on {summary.fit}", "", "Produced by `bordersim calibrate` (do not edit by hand).", ""]
-    lines += [f"- {h}" for h in header]
-    lines += ["", f"{int(summary.trials)} trials in {summary.seconds:.0f} s at scale {summary.scale}; "
-              f"loss {summary.start_loss:.4f} at the start (schema defaults) -> {summary.best_loss:.4f}.", "",
-              "| parameter | start | fitted | spread (p10-p90, best fifth of trials) | search range |", "|---|---|---|---|---|"]
-    for _, r in params.iterrows():
-        lines.append(f"| `{r.parameter}` | {r.start:.4g} | {r.best:.4g} | {r.p10_top_fifth:.4g} .. {r.p90_top_fifth:.4g} "
-                     f"| {r.low:.4g} .. {r.high:.4g} |")
-    lines += ["", "Loss per trial (grey) and best so far (orange):", "", f"![loss](img/calibration/{stem}_loss.png)", "",
-              "Best trial against the observed Quebec series (shaded: months not fitted):", "",
-              f"![fit](img/calibration/{stem}_fit.png)", ""]
-    write_atomic(docs, "\n".join(lines).encode())
+    tables: dict[str, list[str]] = {}
+    for path, value in result.best.items():
+        r = summary.loc[path]
+        note = f"  # posterior {r.p50:.4g} [{r.p05:.4g}, {r.p95:.4g}]"
+        table, key = path.rsplit(".", 1)
+        tables.setdefault(table, []).append(f"{key} = {value:.6g}{note}")
+    for table in sorted(tables, key=lambda t: (t.count("."), t)):
+        lines += [f"[{table}]", *tables[table], ""]
+    return "\n".join(lines)

@@ -22,10 +22,13 @@ import pandas as pd
 
 from ..files import claim_output_dir, mark_folder, to_csv_bytes, write_atomic, write_json
 from ..scenario import Scenario, scenario_from_dict
+from ..scenario.variants import with_values
 from .engine import EnsembleError, replication_seeds, run_jobs
+from .posterior import digest as posterior_digest
+from .posterior import draws, load_posterior, parameters
 from .run import as_scenario, simulate
 from .storage import encode_rep, read_rep, rep_path
-from .summary import summarise
+from .summary import convergence, summarise
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Task:
     rep: int
     seed: int
     path: str
+    values: dict | None = None  # the replication's parameter set, from a posterior
 
 
 @dataclass
@@ -49,16 +53,20 @@ class EnsembleResult:
     out: Path
     scenarios: list[Scenario]
     seeds: list[int]
+    parameter_sets: list[dict] | None = None
     ran: int = 0
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
     wall_s: float = 0.0
 
 
-def run_replication(scenario_dict: dict, seed: int, scale: float, path: str) -> tuple[str, float]:
-    """Run one replication and write it atomically. Runs in a worker process."""
+def run_replication(scenario_dict: dict, seed: int, scale: float, path: str, values: dict | None = None) -> tuple[str, float]:
+    """Run one replication (with ``values`` set, a posterior's parameter set) and write it atomically. In a worker."""
     t0 = time.perf_counter()
-    result = simulate(scenario_from_dict(scenario_dict), seed=seed, scale=scale, commit=False)
+    sc = scenario_from_dict(scenario_dict)
+    if values:
+        sc = with_values(sc, {k: v for k, v in values.items() if k != "row"}, origin="posterior")
+    result = simulate(sc, seed=seed, scale=scale, commit=False)
     monthly = result.monthly.assign(rep_seed=seed)
     try:
         write_atomic(Path(path), encode_rep(monthly))
@@ -69,15 +77,16 @@ def run_replication(scenario_dict: dict, seed: int, scale: float, path: str) -> 
     return path, time.perf_counter() - t0
 
 
-def _pending(out: Path, scenarios: list[Scenario], seeds: list[int]) -> tuple[list[Task], int]:
+def _pending(out: Path, scenarios: list[Scenario], seeds: list[int], sets: list[dict] | None = None,
+             tag: str = "") -> tuple[list[Task], int]:
     tasks, done = [], 0
     for si, sc in enumerate(scenarios):
         for rep, seed in enumerate(seeds):
-            path = rep_path(out, sc, rep)
+            path = rep_path(out, sc, rep, tag)
             if path.exists() and read_rep(path) is not None:
                 done += 1
                 continue
-            tasks.append(Task(si, rep, seed, str(path)))
+            tasks.append(Task(si, rep, seed, str(path), sets[rep] if sets else None))
     return tasks, done
 
 
@@ -95,7 +104,9 @@ def check_names(scenarios: list[Scenario], reference: str | None) -> str:
     return reference
 
 
-def write_manifest(out: Path, scenarios: list[Scenario], reference: str, seeds: list[int], master_seed: int, scale: float) -> None:
+def write_manifest(out: Path, scenarios: list[Scenario], reference: str, seeds: list[int], master_seed: int,
+                   scale: float, posterior: dict | None = None) -> None:
+    """comparison.json: what was compared, with which seeds and (with a posterior) which parameter sets."""
     write_json(
         Path(out) / "comparison.json",
         {
@@ -103,6 +114,7 @@ def write_manifest(out: Path, scenarios: list[Scenario], reference: str, seeds: 
             "master_seed": master_seed,
             "scale": scale,
             "seeds": seeds,
+            "posterior": posterior,
             "scenarios": [{"name": s.name, "digest": s.digest(), "resolved": s.to_dict()} for s in scenarios],
         },
     )
@@ -119,14 +131,18 @@ def read_manifest(out: Path) -> dict:
 
 
 def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: float, executor: str = "local",
-                 workers: int | None = None, scheduler: str | None = None, progress: bool = True) -> EnsembleResult:
-    """Run every (scenario, replication) not yet on disk. Failures are collected, not raised."""
+                 workers: int | None = None, scheduler: str | None = None, progress: bool = True,
+                 parameter_sets: list[dict] | None = None, posterior_tag: str = "") -> EnsembleResult:
+    """Run every (scenario, replication) not yet on disk. Failures are collected, not raised.
+
+    With ``parameter_sets`` (one per replication, from a posterior), replication ``i`` of every scenario uses set ``i``.
+    """
     from tqdm import tqdm
 
     t0 = time.perf_counter()
     out = Path(out)
-    result = EnsembleResult(out=out, scenarios=scenarios, seeds=seeds)
-    tasks, result.skipped = _pending(out, scenarios, seeds)
+    result = EnsembleResult(out=out, scenarios=scenarios, seeds=seeds, parameter_sets=parameter_sets)
+    tasks, result.skipped = _pending(out, scenarios, seeds, parameter_sets, posterior_tag)
     dicts = [s.to_dict() for s in scenarios]
     with tqdm(total=len(scenarios) * len(seeds), initial=result.skipped, unit="rep", desc="replications",
               disable=not progress) as bar:
@@ -138,19 +154,20 @@ def run_ensemble(scenarios: list[Scenario], out: Path, seeds: list[int], scale: 
             else:
                 result.failures.append(Failure(scenarios[t.scenario_index].name, t.rep, t.seed, error))
 
-        jobs = [(dicts[t.scenario_index], t.seed, scale, t.path) for t in tasks]
+        jobs = [(dicts[t.scenario_index], t.seed, scale, t.path, t.values) for t in tasks]
         run_jobs(run_replication, jobs, done, executor=executor, workers=workers, scheduler=scheduler)
     result.wall_s = time.perf_counter() - t0
     return result
 
 
-def load_replications(out: Path, sc: Scenario, n_reps: int) -> pd.DataFrame:
+def load_replications(out: Path, sc: Scenario, n_reps: int, posterior_tag: str = "") -> pd.DataFrame:
     """All stored replications of one scenario, in replication order, with a ``rep`` column."""
     frames = []
     for rep in range(n_reps):
-        df = read_rep(rep_path(out, sc, rep))
+        df = read_rep(rep_path(out, sc, rep, posterior_tag))
         if df is None:
-            raise EnsembleError(f"{rep_path(out, sc, rep)}: missing, unreadable or corrupted; rerun 'bordersim compare' to complete it")
+            raise EnsembleError(f"{rep_path(out, sc, rep, posterior_tag)}: missing, unreadable or corrupted; "
+                                "rerun 'bordersim compare' to complete it")
         frames.append(df.assign(rep=rep))
     return pd.concat(frames, ignore_index=True)
 
@@ -163,20 +180,24 @@ def summarise_folder(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[
     manifest = read_manifest(out)
     scenarios = [scenario_from_dict(s["resolved"]) for s in manifest["scenarios"]]
     n = len(manifest["seeds"])
-    per_scenario = {s.name: load_replications(out, s, n) for s in scenarios}
-    summary, differences = summarise(per_scenario, scenarios, manifest["reference"])
+    post = manifest.get("posterior") or {}
+    per_scenario = {s.name: load_replications(out, s, n, post.get("digest", "")) for s in scenarios}
+    summary, differences = summarise(per_scenario, scenarios, manifest["reference"], post.get("sets"))
     write_atomic(out / "summary.csv", to_csv_bytes(summary))
     write_atomic(out / "differences.csv", to_csv_bytes(differences))
+    write_atomic(out / "convergence.csv", to_csv_bytes(convergence(per_scenario, scenarios, manifest["reference"])))
     return summary, differences, manifest, scenarios, per_scenario
 
 
 def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
                    scale: float | None = None, workers: int | None = None, executor: str = "local",
-                   scheduler: str | None = None, progress: bool = False):
+                   scheduler: str | None = None, progress: bool = False, posterior=None):
     """Run an ensemble of several options and summarise it; resumes from what ``out`` already holds.
 
-    Returns ``(summary, differences, ensemble_result)``; summary and differences are ``None`` when
-    replications failed. Writes ``out/comparison.json``, ``out/reps/``, ``summary.csv`` and ``differences.csv``.
+    ``posterior``: a posterior file (or its DataFrame): replication ``i`` of every option then uses parameter set
+    ``i``, resampled by weight from the master seed. Returns ``(summary, differences, ensemble_result)``; summary
+    and differences are ``None`` when replications failed. Writes ``out/comparison.json``, ``out/reps/``,
+    ``summary.csv`` and ``differences.csv``.
     """
     scs = [as_scenario(s) for s in scenarios]
     reference = check_names(scs, reference)
@@ -184,13 +205,21 @@ def run_comparison(scenarios, out, reference: str | None = None, reps: int = 10,
     scale = scs[0].run.scale if scale is None else scale
     scs = [s.model_copy(update={"run": s.run.model_copy(update={"scale": scale, "seed": master_seed})}) for s in scs]
     seeds = replication_seeds(master_seed, reps)
+    post, sets, tag = None, None, ""
+    if posterior is not None:
+        table = posterior if isinstance(posterior, pd.DataFrame) else load_posterior(posterior)
+        tag = posterior_digest(table)
+        sets = draws(table, master_seed, reps)
+        post = {"file": table.attrs.get("file", ""), "digest": tag, "parameters": parameters(table), "sets": sets}
+        for sc in scs:  # every key must be one the scenario knows, with an allowed value: fail before running
+            with_values(sc, {k: v for k, v in sets[0].items() if k != "row"}, origin=f"--posterior {post['file']}")
     out = claim_output_dir(Path(out), "compare")
     out.mkdir(parents=True, exist_ok=True)
-    write_manifest(out, scs, reference, seeds, master_seed, scale)
-    mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "report.md",
+    write_manifest(out, scs, reference, seeds, master_seed, scale, post)
+    mark_folder(out, "compare", ["comparison.json", "reps", "summary.csv", "differences.csv", "convergence.csv", "report.md",
                                  "report.html", "plots"])
     result = run_ensemble(scs, out, seeds, scale, executor=executor, workers=workers, scheduler=scheduler,
-                          progress=progress)
+                          progress=progress, parameter_sets=sets, posterior_tag=tag)
     if result.failures:
         return None, None, result
     summary, differences, *_ = summarise_folder(out)

@@ -107,6 +107,7 @@ def provenance(model: BorderModel, wall_s: float, commit: bool = True) -> dict:
         "persons_simulated": int(len(model.people)),
         "decisions": int(model.decisions),
         "inflow_projected_months": model.schedule.projected_months,
+        "exogenous_claims_projected_months": model.exogenous_projected_months,
         "rule_regimes": [{"from": str(start), "rules": rules.values()} for start, rules in model.timeline],
         "bordersim_version": __version__,
         "mesa_version": mesa.__version__,

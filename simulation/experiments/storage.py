@@ -21,14 +21,15 @@ from ..scenario import Scenario
 CHECKSUM_KEY = b"bordersim_sha256"
 
 
-def rep_dir(out: Path, sc: Scenario) -> Path:
-    """Where a scenario's replications live: keyed by its content, scale and master seed, so a rerun with
-    another scale or seed never picks up replications that were made differently."""
-    return Path(out) / "reps" / f"{sc.name}-{sc.digest()}-scale{sc.run.scale:g}-seed{sc.run.seed}"
+def rep_dir(out: Path, sc: Scenario, posterior: str = "") -> Path:
+    """Where a scenario's replications live: keyed by its content, scale, master seed and posterior (its digest,
+    when replications draw their parameters from one), so a rerun never picks up replications made differently."""
+    tag = f"-post{posterior}" if posterior else ""
+    return Path(out) / "reps" / f"{sc.name}-{sc.digest()}-scale{sc.run.scale:g}-seed{sc.run.seed}{tag}"
 
 
-def rep_path(out: Path, sc: Scenario, rep: int) -> Path:
-    return rep_dir(out, sc) / f"rep-{rep:04d}.parquet"
+def rep_path(out: Path, sc: Scenario, rep: int, posterior: str = "") -> Path:
+    return rep_dir(out, sc, posterior) / f"rep-{rep:04d}.parquet"
 
 
 def _table_digest(df: pd.DataFrame) -> bytes:

@@ -49,8 +49,43 @@ def _stats(values: np.ndarray) -> dict:
     return {"mean": float(np.mean(values)) if len(values) else np.nan, "p05": float(q[0]), "p50": float(q[1]), "p95": float(q[2])}
 
 
-def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(summary, differences) tables from each scenario's replications."""
+#: Below this many replications an interval is not reported as one (``bordersim compare`` warns below MIN_REPS).
+MIN_REPS_FOR_INTERVAL = 3
+#: The number of replications a comparison should have for its 90% intervals to settle (see docs/validation.md).
+MIN_REPS = 20
+
+
+def split_spread(values: np.ndarray, sets: list[dict] | None) -> dict:
+    """How much of the spread across replications comes from the parameters, and how much from chance.
+
+    With a posterior, replication ``i`` ran parameter set ``i`` with its own seed. A linear fit of the outcome on
+    the parameters explains part of its variance (adjusted R^2, ``parameter_share``); what it leaves is chance:
+    ``p05_chance``/``p95_chance`` is the median +- 1.645 residual standard deviations. Without a posterior the
+    whole spread is chance. Too few replications for the fit: NaN.
+    """
+    n = len(values)
+    if not sets:
+        st = _stats(values)
+        return {"parameter_share": 0.0, "p05_chance": st["p05"], "p95_chance": st["p95"]}
+    keys = [k for k in sets[0] if k != "row"]
+    X = np.array([[s[k] for k in keys] for s in sets], dtype=float)[:n]
+    k = X.shape[1]
+    if n < k + 3 or np.ptp(values) == 0:
+        nan = float("nan")
+        return {"parameter_share": nan if np.ptp(values) else 0.0, "p05_chance": nan, "p95_chance": nan}
+    X = np.column_stack([np.ones(n), (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)])
+    coef, *_ = np.linalg.lstsq(X, values, rcond=None)
+    resid = values - X @ coef
+    ss_res, ss_tot = float(resid @ resid), float(((values - values.mean()) ** 2).sum())
+    adj = 1.0 - (ss_res / (n - k - 1)) / (ss_tot / (n - 1))
+    sd = np.sqrt(ss_res / (n - k - 1))
+    mid = float(np.median(values))
+    return {"parameter_share": float(np.clip(adj, 0.0, 1.0)), "p05_chance": mid - 1.645 * sd, "p95_chance": mid + 1.645 * sd}
+
+
+def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], reference: str,
+              sets: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary, differences) tables from each scenario's replications (``sets``: their parameter sets, if any)."""
     ref_sc = next(s for s in scenarios if s.name == reference)
     wins = windows(ref_sc)
     values = {s.name: {w: metric_values(per_scenario[s.name], span) for w, span in wins.items()} for s in scenarios}
@@ -59,7 +94,8 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
         for w in wins:
             for m in OUTCOMES:
                 v = values[s.name][w][m.name]
-                rows.append({"scenario": s.name, "metric": m.name, "window": w, "unit": m.unit, **_stats(v)})
+                rows.append({"scenario": s.name, "metric": m.name, "window": w, "unit": m.unit, **_stats(v),
+                             **split_spread(v, sets), "reps": len(v)})
                 if s.name == reference:
                     continue
                 r = values[reference][w][m.name]
@@ -73,10 +109,12 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
                     ratio = np.inf if width_unpaired > 0 else np.nan
                 diffs.append({
                     "scenario": s.name, "reference": reference, "metric": m.name, "window": w, "unit": m.unit, **st,
+                    **split_spread(paired, sets), "reps": len(paired),
                     "p05_unpaired": su["p05"], "p95_unpaired": su["p95"],
                     "width_ratio_unpaired_to_paired": ratio,
                 })
     diff_columns = ["scenario", "reference", "metric", "window", "unit", "mean", "p05", "p50", "p95",
+                    "parameter_share", "p05_chance", "p95_chance", "reps",
                     "p05_unpaired", "p95_unpaired", "width_ratio_unpaired_to_paired"]
     return pd.DataFrame(rows), pd.DataFrame(diffs, columns=diff_columns)
 
@@ -85,3 +123,29 @@ def monthly_quantiles(monthly: pd.DataFrame, columns) -> pd.DataFrame:
     """Per month: median and 5-95% band over replications, for each column."""
     g = monthly.groupby("month", sort=True)[list(columns)]
     return pd.concat({"p05": g.quantile(0.05), "p50": g.quantile(0.5), "p95": g.quantile(0.95)}, axis=1)
+
+
+def convergence(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], reference: str,
+                metrics=("irregular_crossings", "returns", "claims_in_canada", "irb_backlog_end")) -> pd.DataFrame:
+    """How the 90% interval of each paired difference settles as replications are added: its width with the
+    first k replications, for growing k, relative to its width with all of them."""
+    ref_sc = next(s for s in scenarios if s.name == reference)
+    wins = windows(ref_sc)
+    window = "after_change" if "after_change" in wins else "whole_horizon"
+    values = {s.name: metric_values(per_scenario[s.name], wins[window]) for s in scenarios}
+    n = len(values[reference][metrics[0]])
+    steps = sorted({k for k in (3, 5, 10, 20, 50, 100, 200, 500) if k < n} | {n})
+    rows = []
+    for s in scenarios:
+        if s.name == reference:
+            continue
+        for m in metrics:
+            diff = values[s.name][m] - values[reference][m]
+            full = np.quantile(diff, 0.95) - np.quantile(diff, 0.05)
+            for k in steps:
+                if k < MIN_REPS_FOR_INTERVAL:
+                    continue
+                w = np.quantile(diff[:k], 0.95) - np.quantile(diff[:k], 0.05)
+                rows.append({"scenario": s.name, "metric": m, "window": window, "reps": k, "width": float(w),
+                             "width_vs_all": float(w / full) if full > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["scenario", "metric", "window", "reps", "width", "width_vs_all"])

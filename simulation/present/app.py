@@ -56,7 +56,7 @@ from simulation.core.columns import COLUMN_BY_NAME, HEADLINE, OUTCOME_BY_NAME  #
 from simulation.data import REPO_ROOT  # noqa: E402
 from simulation.experiments.engine import replication_seeds  # noqa: E402
 from simulation.experiments.run import simulate  # noqa: E402
-from simulation.experiments.summary import summarise  # noqa: E402
+from simulation.experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL, summarise  # noqa: E402
 from simulation.files import to_csv_bytes  # noqa: E402
 from simulation.scenario import Scenario, load_scenario, rules_at, scenario_from_dict  # noqa: E402
 from simulation.scenario.kinds import bounds_of, dated_value, kind_of, DATED, unit_of  # noqa: E402
@@ -79,7 +79,8 @@ MONTHS_BEFORE = 24
 
 #: The policy levers the dashboard offers (everything else about them is read from RuleSet's declarations).
 LEVERS = ("stca_at_ports", "stca_between_ports", "return_window_days", "exceptions", "roxham",
-          "between_ports_detection", "resettlement_places_per_month")
+          "between_ports_detection", "humanitarian_pr_per_month", "humanitarian_work_permits_per_month",
+          "late_between_ports_claims_barred", "one_year_bar")
 #: Dated scenario parameters offered as a multiplier from the rule date on (section.field), with the multipliers.
 FACTORS = ("canada.irb_decisions_per_month", "population.pool_entry_share")
 FACTOR_CHOICES = (0.5, 1.0, 1.5, 2.0, 3.0)
@@ -87,7 +88,7 @@ FACTOR_CHOICES = (0.5, 1.0, 1.5, 2.0, 3.0)
 ROUTES = ("roxham_crossings", "other_irregular_crossings", "port_claims", "air_claims")
 RETURNS = ("port_turnbacks", "protocol_returns", "directed_back", "ineligible")
 STOCKS = ("irb_backlog", "quebec_shelter_population", "shelter_population_elsewhere")
-OTHER_FLOWS = ("claims_in_canada", "transfers_out_of_quebec", "resettled", "reception_cost_cad")
+OTHER_FLOWS = ("claims_in_canada", "transfers_out_of_quebec", "humanitarian_pr", "reception_cost_cad")
 
 
 def scenario_path() -> Path:
@@ -206,24 +207,25 @@ def control_of(name: str) -> Control:
 CONTROLS = {n: control_of(n) for n in LEVERS + FACTORS}
 
 
-def _programmes(sc: Scenario) -> list:
-    """Enabled changes that open humanitarian places on or after the rule date."""
+def _programmes(sc: Scenario, lever: str) -> list:
+    """Enabled changes that set an amount lever (a number) on or after the rule date: the scenario's programmes
+    (the humanitarian pathway runs 2024-01 .. 2026-01). The dashboard changes their amount and keeps their dates."""
+    if CONTROLS[lever].kind not in ("integer", "number"):
+        return []
     start = policy_day(sc)
     return [c for c in sc.policy.change
-            if c.enabled and c.resettlement_places_per_month and parse_date(c.start) >= start]
+            if c.enabled and getattr(c, lever, None) is not None and parse_date(c.start) >= start]
 
 
 def lever_defaults(sc: Scenario) -> dict:
-    """The scenario's own values of the dashboard's controls: the rules in force on its rule date.
-
-    Humanitarian places: the monthly places of the scenario's programme starting on or after the rule date
-    (the 2023 one runs 2023-10-10 .. 2024-10-10), or the places in force on that date. Factors: 1.
-    """
+    """The scenario's own values of the dashboard's controls: the rules in force on its rule date, or, for an
+    amount the scenario sets in a programme starting on or after that date, the programme's amount. Factors: 1."""
     rules = rules_at(policy_day(sc), sc.base_rules(), sc.rule_changes())
     out = {k: getattr(rules, k) for k in LEVERS}
-    progs = _programmes(sc)
-    if "resettlement_places_per_month" in out and progs:
-        out["resettlement_places_per_month"] = float(progs[0].resettlement_places_per_month)
+    for k in LEVERS:
+        progs = _programmes(sc, k)
+        if progs:
+            out[k] = getattr(progs[0], k)
     out.update({k: 1.0 for k in FACTORS})
     return out
 
@@ -251,9 +253,9 @@ def apply_levers(sc: Scenario, **levers) -> Scenario:
     """The scenario with the dashboard's controls applied; a control that is ``None`` or at its default keeps it.
 
     Levers become one policy change named ``dashboard`` from the rule date (last in the list, so it overrides
-    the scenario's changes from then on). Humanitarian places change the amount of the scenario's programme
-    (its dates kept), or join the ``dashboard`` change if it has none. Factors multiply a dated parameter from
-    the rule date on (capped at its declared maximum).
+    the scenario's changes from then on). An amount the scenario sets in a programme starting on or after the
+    rule date (humanitarian admissions) changes the programme's amount, its dates kept. Factors multiply a dated
+    parameter from the rule date on (capped at its declared maximum).
     """
     defaults = lever_defaults(sc)
     wanted = {k: v for k, v in levers.items() if v is not None}
@@ -266,12 +268,12 @@ def apply_levers(sc: Scenario, **levers) -> Scenario:
     doc = sc.to_dict()
     start = sc.scenario.policy_date or sc.time.start
     rules = {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in differ.items() if k in LEVERS}
-    if "resettlement_places_per_month" in rules and _programmes(sc):
-        places = float(rules.pop("resettlement_places_per_month"))
-        names = {c.name for c in _programmes(sc)}
+    for k in [k for k in rules if _programmes(sc, k)]:
+        value = rules.pop(k)
+        names = {c.name for c in _programmes(sc, k)}
         for c in doc["policy"]["change"]:
             if c["name"] in names:
-                c["resettlement_places_per_month"] = places
+                c[k] = value
     if rules:
         doc["policy"]["change"].append({"name": "dashboard", "from": start, "label": "Your rules",
                                         "description": "rules chosen in the dashboard", "source": "dashboard", **rules})
@@ -860,10 +862,10 @@ def CompareTab():
     lo, hi = c.per_scenario[c.reference]["month"].min(), c.per_scenario[c.reference]["month"].max()
     if window == "after_change":
         lo = policy_day(ref).strftime("%Y-%m")
-    if c.reps == 1:
+    if c.reps < MIN_REPS_FOR_INTERVAL:
         solara.Warning("One replication: no intervals. Every number below comes from a single run; do not quote it.",
                        classes=["bordersim-compare-banner"])
-    elif c.reps < 10:
+    elif c.reps < MIN_REPS:
         solara.Warning(f"Too few replications to trust: {c.reps}. The intervals are rough; use 10 or more before "
                        "quoting any number.", classes=["bordersim-compare-banner"])
     words = "; ".join(_change(c, m, window).words() for m in HEADLINE)

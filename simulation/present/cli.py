@@ -1,10 +1,10 @@
 """The ``bordersim`` command.
 
     bordersim run SCENARIO --out DIR [--seed N] [--scale X] [--quiet]
-    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--workers N] [--executor local|dask]
+    bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--posterior FILE] [--workers N] [--executor local|dask]
     bordersim report DIR
-    bordersim calibrate SCENARIO --fit 2017-01:2019-12,2021-12:2022-12 --out DIR [--trials N] [--seeds N] [--docs FILE]
-    bordersim backtest --out DIR [--calibration FILE...] [--reps N] [--scale X] [--docs FILE]
+    bordersim calibrate SCENARIO --fit 2017-01:2023-03 --out DIR [--population N] [--generations N] [--docs FILE]
+    bordersim backtest --out DIR [--posterior FILE] [--origin DATE|all] [--reps N] [--scale X] [--docs FILE]
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
     bordersim sensitivity SCENARIO --method morris|sobol --params 'behaviour.*' --samples N --out DIR [--scale X] [--workers N]
@@ -18,6 +18,7 @@ stderr and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
@@ -54,7 +55,9 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seed {text!r} is not a whole number; allowed: an integer >= 0") from None
     if x < 0:
-        raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0")
+        raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0 (at most {2**32 - 1})")
+    if x > 2**32 - 1:  # seeds are 32-bit (Optuna's sampler), and part of folder names
+        raise argparse.ArgumentTypeError(f"--seed {text} is out of range; allowed: an integer >= 0 (at most {2**32 - 1})")
     return x
 
 
@@ -98,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
     cmp_.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
     cmp_.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cmp_.add_argument("--posterior", type=Path, default=None,
+                      help="posterior.csv from 'bordersim calibrate': replication i of every option uses parameter set i "
+                           "(resampled by weight), so intervals carry the parameters' uncertainty as well as chance")
     cmp_.add_argument("--no-plots", action="store_true", help="skip the plots")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
     cmp_.add_argument("--allow-tiny", action="store_true", help=f"run even if the scale simulates fewer than {MIN_PERSONS:,} persons")
@@ -106,23 +112,35 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("out", type=Path, help="folder written by 'bordersim compare'")
     rep.add_argument("--no-plots", action="store_true", help="rebuild the tables and report.md only")
 
-    cal = sub.add_parser("calibrate", help="fit the behavioural parameters to observed crossings (Optuna)")
+    cal = sub.add_parser("calibrate", help="a posterior sample of the behavioural parameters (ABC-SMC), up to 2023-03 only")
     cal.add_argument("scenario", type=Path, help="scenario to calibrate (normally scenarios/history.toml)")
-    cal.add_argument("--fit", default="2017-01:2019-12,2021-12:2022-12", help="months to fit, 'YYYY-MM:YYYY-MM,...'")
+    cal.add_argument("--fit", default="2017-01:2023-03", help="months to fit, 'YYYY-MM:YYYY-MM,...' (none after 2023-03)")
     cal.add_argument("--out", type=Path, required=True, help="output folder")
-    cal.add_argument("--trials", type=_positive_int("--trials"), default=60, help="optimiser trials (default 60)")
-    cal.add_argument("--seeds", type=_positive_int("--seeds"), default=2, help="replications per trial (default 2)")
-    cal.add_argument("--seed", type=_seed, default=1, help="master seed of the optimiser and the replications")
+    cal.add_argument("--population", type=_positive_int("--population"), default=48,
+                     help="particles per ABC-SMC generation (default 48)")
+    cal.add_argument("--generations", type=_positive_int("--generations"), default=5,
+                     help="ABC-SMC generations after the prior sample (default 5)")
+    cal.add_argument("--seed", type=_seed, default=1, help="master seed of the sampler and the runs (default 1)")
     cal.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
     cal.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
-    cal.add_argument("--docs", type=Path, default=None, help="also write a page for the docs here (e.g. docs/calibration.md)")
-    cal.add_argument("--quiet", action="store_true", help="no per-trial progress")
+    cal.add_argument("--executor", choices=("local", "dask"), default="local", help="local process pool or dask.distributed")
+    cal.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
+    cal.add_argument("--docs", type=Path, default=None, help="also write the page for the docs here (docs/calibration.md)")
+    cal.add_argument("--quiet", action="store_true", help="no per-generation progress")
 
-    bt = sub.add_parser("backtest", help="score the calibrated history against observed crossings, fitted vs held-out months")
+    bt = sub.add_parser("backtest", help="score the calibrated history against what was observed (targets, held-out "
+                                         "outcomes) and run rolling-origin backtests")
     bt.add_argument("--scenario", type=Path, default=REPO_ROOT / "scenarios" / "history.toml",
                     help="the history scenario to run (default scenarios/history.toml)")
-    bt.add_argument("--calibration", type=Path, nargs="+", default=None,
-                    help="calibrated behaviour files (default: scenarios/calibrated*.toml)")
+    bt.add_argument("--posterior", type=Path, default=None,
+                    help="posterior.csv: replication i uses parameter set i (default: the calibrated point only)")
+    bt.add_argument("--origin", action="append", default=None, metavar="DATE",
+                    help="also a rolling-origin backtest: calibrate before DATE only and predict the change "
+                         "(2020-03-21, 2021-11-21, 2022-06-30, or all; repeatable)")
+    bt.add_argument("--population", type=_positive_int("--population"), default=32,
+                    help="ABC-SMC particles for a rolling-origin calibration (default 32)")
+    bt.add_argument("--generations", type=_positive_int("--generations"), default=3,
+                    help="ABC-SMC generations for a rolling-origin calibration (default 3)")
     bt.add_argument("--out", type=Path, required=True, help="output folder")
     bt.add_argument("--reps", type=_positive_int("--reps"), default=10, help="replications (default 10)")
     bt.add_argument("--seed", type=_seed, default=1, help="master seed of the replications (default 1)")
@@ -243,6 +261,8 @@ def cmd_compare(args) -> int:
     from ..scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]
+    for path, sc in zip(args.scenarios, scenarios):
+        _check_runnable(sc, path, args.scale)
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
     if args.scale is not None:
@@ -251,10 +271,16 @@ def cmd_compare(args) -> int:
     else:
         _check_size([s.model_copy(update={"run": s.run.model_copy(update={"scale": scenarios[0].run.scale})})
                      for s in scenarios], args.allow_tiny)
+    from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
+
+    if args.reps < MIN_REPS:
+        enough = "no intervals will be shown" if args.reps < MIN_REPS_FOR_INTERVAL else "its 90% intervals are not settled"
+        print(f"bordersim: warning: {args.reps} replications: {enough}; use --reps {MIN_REPS} or more for results "
+              "you mean to quote (see the report's section on replications)", file=sys.stderr)
     summary, _, result = compare(
         scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
-        plots=not args.no_plots,
+        plots=not args.no_plots, posterior=args.posterior,
     )
     print(f"{result.ran} replications run, {result.skipped} already on disk, {len(result.failures)} failed "
           f"({result.wall_s:.1f} s)")
@@ -267,9 +293,22 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _check_runnable(sc, origin, scale: float | None = None) -> None:
+    """Before an ensemble: the scenario fits in memory at ``scale`` and its data cover its window, so that a bad
+    scenario or data file is bad input (exit 2) here, not a replication failing in every worker (exit 1)."""
+    from .. import data
+    from ..calendar import month_key, month_starts
+    from ..scenario.loading import check_size
+
+    check_size(sc, origin, scale)
+    data.monthly_inflow([month_key(m) for m in month_starts(sc.time.first_day, sc.time.last_day)], sc.population.inflow_file)
+
+
 def cmd_report(args) -> int:
+    from ..files import claim_existing_dir
     from .report import build_report
 
+    claim_existing_dir(args.out, "compare")  # a folder 'bordersim compare' wrote, and nothing else there
     build_report(args.out, plots=not args.no_plots)
     print(f"rebuilt {args.out}/summary.csv, differences.csv, report.md" + ("" if args.no_plots else ", plots/"))
     return 0
@@ -278,53 +317,65 @@ def cmd_report(args) -> int:
 def cmd_calibrate(args) -> int:
     import shlex
 
-    import pandas as pd
-
-    from ..experiments.calibration import calibrate, calibrated_toml, write_calibration_docs
-    from ..files import claim_output_dir, staged_directory, to_csv_bytes, write_atomic
+    from ..experiments.calibration import calibrate
+    from ..files import claim_output_dir, claim_output_file, staged_directory
     from ..scenario import load_scenario
-    from .validation_report import backtest_plot, loss_plot
+    from .calibration_report import write_calibration, write_calibration_docs
 
     sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
     claim_output_dir(args.out, "calibrate", replace=True, force=True)  # a calibration folder is always rewritten whole
-    result = calibrate(sc, args.fit, trials=args.trials, seeds=args.seeds, master_seed=args.seed,
-                       workers=args.workers or os.cpu_count() or 1, progress=not args.quiet)
-    command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit, "--trials", str(args.trials),
-                          "--seeds", str(args.seeds), "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim calibrate`")
     with staged_directory(args.out, "calibrate") as stage:
-        write_atomic(stage / "trials.csv", to_csv_bytes(result.trials))
-        write_atomic(stage / "parameters.csv", to_csv_bytes(result.spread))
-        write_atomic(stage / "calibrated.toml", calibrated_toml(result, args.fit, command).encode())
-        loss_plot(result.trials, stage / "plots" / "loss")
-        best = result.monthly_best.assign(rep=0)
-        backtest_plot(best, args.fit, sc, stage / "plots" / "fit", "best trial (mean of the trial's runs)")
-        summary = pd.DataFrame([{"trials": len(result.trials), "start_loss": result.start_loss, "best_loss": result.best_loss,
-                                 "seconds": round(result.seconds, 1), "fit": args.fit, "scale": sc.run.scale}])
-        write_atomic(stage / "summary.csv", to_csv_bytes(summary))
+        result = calibrate(sc, args.fit, population=args.population, generations=args.generations,
+                           master_seed=args.seed, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                           database=stage / "abc.db", progress=not args.quiet)
+        command = shlex.join(["bordersim", "calibrate", str(args.scenario), "--fit", args.fit,
+                              "--population", str(args.population), "--generations", str(args.generations),
+                              "--seed", str(args.seed), "--scale", str(sc.run.scale), "--out", str(args.out)])
+        write_calibration(result, stage, args.fit, command)
     if args.docs:
         write_calibration_docs(args.out, args.docs)
-    print(f"loss {result.start_loss:.4f} -> {result.best_loss:.4f} in {len(result.trials)} trials ({result.seconds:.0f} s); "
-          f"wrote {args.out}/calibrated.toml, trials.csv, parameters.csv, plots/")
+    print(f"{len(result.posterior)} particles after {len(result.generations)} generations, "
+          f"{int(result.generations['runs'].sum())} runs ({result.seconds:.0f} s); wrote {args.out}/posterior.csv, "
+          "posterior_summary.csv, generations.csv, calibrated.toml, abc.db, plots/")
     return 0
 
 
 def cmd_backtest(args) -> int:
-    from ..experiments.validation import run_backtest
+    from ..experiments.validation import ORIGINS, run_backtest, run_origin
+    from ..files import claim_output_file
+    from ..scenario import load_scenario
     from .validation_report import write_backtest_report
 
-    cals = args.calibration or sorted((REPO_ROOT / "scenarios").glob("calibrated*.toml"))
-    if not cals:
-        raise BadInput("no calibration files: pass --calibration FILE or run 'bordersim calibrate' first")
-    for c in cals:
-        if not Path(c).is_file():
-            raise BadInput(f"--calibration {c}: file not found")
-    bt = run_backtest(args.scenario, cals, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
-                      workers=args.workers, progress=not args.quiet)
-    write_backtest_report(bt, args.docs)
-    table = bt.table
-    cols = ["calibration", "months", "n_months", "ARD", "MAPE_quebec"]
-    print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print(f"wrote {args.out}/scores.csv, annual.csv, validation.md, plots/" + (f" and {args.docs}" if args.docs else ""))
+    if args.posterior is not None and not Path(args.posterior).is_file():
+        raise BadInput(f"--posterior {args.posterior}: file not found (bordersim calibrate writes posterior.csv)")
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim backtest`")
+    _check_runnable(load_scenario(args.scenario, scale=args.scale), args.scenario)
+    origins = list(ORIGINS) if args.origin == ["all"] else (args.origin or [])
+    for origin in origins:
+        if origin not in ORIGINS:
+            raise BadInput(f"--origin {origin}: allowed: {', '.join(ORIGINS)} or all")
+    folders = []
+    for origin in origins:  # each one: calibrate on the months before it, then predict it
+        folder = Path(args.out) / "origins" / origin
+        if not (folder / "origin.csv").is_file():
+            ob = run_origin(args.scenario, origin, folder, population=args.population, generations=args.generations,
+                            reps=args.reps, scale=args.scale, master_seed=args.seed, workers=args.workers,
+                            progress=not args.quiet)
+            r = ob.table.iloc[0]
+            print(f"{origin} ({r.change}): observed change {r.observed_change:+.0%}, predicted {r.predicted_change:+.0%} "
+                  f"[{r.p05:+.0%}, {r.p95:+.0%}]")
+        folders.append(folder)
+    bt = run_backtest(args.scenario, args.out, reps=args.reps, scale=args.scale, master_seed=args.seed,
+                      workers=args.workers, progress=not args.quiet, posterior=args.posterior)
+    found = sorted(p.parent for p in (Path(args.out) / "origins").glob("*/origin.csv"))
+    write_backtest_report(bt, args.docs, origins=found)
+    print(bt.targets[["check", "observed", "simulated", "target", "met"]].to_string(
+        index=False, float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {args.out}/targets.csv, scores.csv, annual.csv, checks.csv, heldout.csv, validation.md, plots/"
+          + (f" and {args.docs}" if args.docs else ""))
     return 0
 
 
@@ -406,13 +457,16 @@ def _add_sensitivity_parsers(sub) -> None:
                           "(runs = N x (parameters + 2)); default 4")
     _add_space_arguments(sen)
     sen.add_argument("--outcomes", default=",".join(OUTCOMES),
-                     help="comma-separated metrics of simulation.summary (default: the headline outcomes)")
+                     help="comma-separated summary outcomes, names from OUTCOMES in simulation.core.columns "
+                          "(default: %(default)s)")
 
     dis = sub.add_parser("discover", help="scenario discovery: where does an option fail against a reference? (LHS + PRIM)")
     dis.add_argument("scenario", type=Path, help="the option (TOML), e.g. scenarios/protocol_2023.toml")
     dis.add_argument("--reference", type=Path, required=True, help="the reference scenario file, e.g. scenarios/no_protocol.toml")
     dis.add_argument("--samples", type=_positive_int("--samples"), default=64, help="Latin hypercube points (default 64)")
-    dis.add_argument("--metric", default="irregular_crossings", help="metric of simulation.summary (default irregular_crossings)")
+    dis.add_argument("--metric", default="irregular_crossings",
+                     help="the summary outcome the option is judged by, a name from OUTCOMES in simulation.core.columns "
+                          "(default irregular_crossings)")
     dis.add_argument("--cut", type=_fraction("--cut"), default=0.5,
                      help="a case of interest: the option cuts the metric by less than this share (default 0.5)")
     dis.add_argument("--min-coverage", type=_fraction("--min-coverage"), default=0.5,
@@ -479,6 +533,7 @@ def cmd_sensitivity(args) -> int:
     from .sensitivity_plots import plot_sensitivity
 
     scenario = load_scenario(args.scenario)
+    _check_runnable(scenario, args.scenario, args.scale)
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
     res = run_sensitivity(scenario, args.out, method=args.method, samples=args.samples, outcomes=outcomes, **_space_options(args))
     if _report_failures(res.ensemble):
@@ -496,6 +551,8 @@ def cmd_discover(args) -> int:
     from .sensitivity_plots import plot_discovery_result
 
     option, reference = load_scenario(args.scenario), load_scenario(args.reference)
+    _check_runnable(option, args.scenario, args.scale)
+    _check_runnable(reference, args.reference, args.scale)
     res = run_discovery(option, reference, args.out, samples=args.samples, metric=args.metric, cut=args.cut,
                         min_coverage=args.min_coverage, **_space_options(args))
     if _report_failures(res.ensemble):
@@ -513,25 +570,49 @@ COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, 
             "sensitivity": cmd_sensitivity, "discover": cmd_discover}
 
 
+#: OSError numbers that mean a path given on the command line or in a scenario file cannot be used as it is
+_PATH_ERRORS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def _tolerant_output() -> None:
+    """Let messages show any path, even one whose bytes are not UTF-8 (Python hands them over as surrogates,
+    which a strict UTF-8 stdout refuses to print: a traceback after the work was done)."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds: a path with a newline, a tab or bytes that are not
+    UTF-8 is shown escaped (as Python writes it in a string), so the message stays one line."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    print(f"bordersim: error: {shown}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as e:
-        print(f"bordersim: error: {e}{_did_you_mean(e)}", file=sys.stderr)
+        _error(f"{e}{_did_you_mean(e)}")
         return EXIT_BAD_INPUT
     except (DataError, BadInput, EnsembleError, CalibrationError, OutputError) as e:
-        print(f"bordersim: error: {e}", file=sys.stderr)
+        _error(str(e))
         return EXIT_BAD_INPUT
     except PermissionError as e:
-        print(f"bordersim: error: cannot write {e.filename}: permission denied", file=sys.stderr)
+        _error(f"cannot write {e.filename}: permission denied")
         return EXIT_BAD_INPUT
     except OSError as e:
         if e.errno == 28:  # ENOSPC
-            print(f"bordersim: error: no space left on device writing {e.filename or ''}; earlier results are untouched", file=sys.stderr)
+            _error(f"no space left on device writing {e.filename or ''}; earlier results are untouched")
             return EXIT_BAD_INPUT
         if e.errno in (30, 122):  # EROFS (a read-only file system), EDQUOT (disk quota exceeded)
-            print(f"bordersim: error: cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched", file=sys.stderr)
+            _error(f"cannot write {e.filename or ''}: {e.strerror}; earlier results are untouched")
+            return EXIT_BAD_INPUT
+        if e.errno in _PATH_ERRORS:  # a path the user gave that cannot be used (a file name too long, a file where a folder must be...)
+            where = f"{e.filename}: " if e.filename else ""
+            _error(f"{where}{e.strerror}")
             return EXIT_BAD_INPUT
         raise
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import parse_date, shift_month
+from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL
 from ..core.columns import COLUMN_BY_NAME, HEADLINE, OUTCOME_BY_NAME, OUTCOMES, monthly_unit
 from ..files import save_figure
 from .observed import available, common_label
@@ -36,8 +37,6 @@ SHOWN_AS = {"returns": "quarter", "deaths_expected": "risk_index"}
 #: The caveat printed on every figure of expected deaths.
 RISK_CAVEAT = ("Risk index: crossings between ports weighted by an assumed risk per crossing (higher in winter), "
                "the reference's total = 100.\nIt ranks exposure to danger; it is not a count or a forecast of deaths.")
-#: Replications below which a banner says the intervals cannot be trusted.
-FEW_REPS = 10
 
 
 @dataclass
@@ -79,7 +78,7 @@ class Ensemble:
         """
         n = self.n_reps
         head = f"{n} replication{'s' if n != 1 else ''} per option at {self.scale:.1%} of people (counts scaled up)"
-        if n == 1:
+        if n < MIN_REPS_FOR_INTERVAL:
             return head + ": a single run, no interval can be drawn; do not quote."
         tail = {
             "bands": "Lines: median; bands: 5th–95th percentile over replications",
@@ -88,7 +87,7 @@ class Ensemble:
             "pooled": "Shares over all replications",
             "medians": "Medians over replications",
         }[what]
-        warn = " Too few replications to trust the intervals." if n < FEW_REPS else ""
+        warn = " Too few replications to trust the intervals." if n < MIN_REPS else ""
         cover = " (random draws only, not parameter uncertainty)" if what != "pooled" else ""
         return f"{head}. {tail}{cover}.{warn}"
 
@@ -136,14 +135,14 @@ def draw_outcome(ax, ens: Ensemble, outcome: str, legend: bool = True) -> str:
             if i == 0:
                 shared = q[q.index <= cut]
                 d = _period_dates(shared.index, how)
-                if ens.n_reps > 1:
+                if ens.n_reps >= MIN_REPS_FOR_INTERVAL:
                     ax.fill_between(d, shared["p05"], shared["p95"], color=SHARED_GREY, alpha=0.18, lw=0)
                 ax.plot(d, shared["p50"], color=SHARED_GREY, lw=1.6, marker="o" if how == "quarter" else None, ms=3,
                         label="all options (identical before they take effect)")
             q = q[q.index >= cut]
         d = _period_dates(q.index, how)
         c = ens.colours[name]
-        if ens.n_reps > 1:
+        if ens.n_reps >= MIN_REPS_FOR_INTERVAL:
             ax.fill_between(d, q["p05"], q["p95"], color=c, alpha=0.14, lw=0)
         ref = name == ens.reference
         ax.plot(d, q["p50"], color=c, lw=2.4 if ref else 1.6, ls=dash(name, ens.names),
@@ -251,7 +250,7 @@ def differences_plot(differences: pd.DataFrame, summary: pd.DataFrame, ens: Ense
         for yi, name in zip(y, options):
             r = d.loc[name]
             c = ens.colours[name]
-            if ens.n_reps > 1:
+            if ens.n_reps >= MIN_REPS_FOR_INTERVAL:
                 ax.plot([r["p05"] * k, r["p95"] * k], [yi, yi], color=c, lw=2.4, solid_capstyle="butt")
             ax.plot([r["mean"] * k], [yi], "o", color=c, ms=6.5, mec="white", mew=0.8, zorder=3)
             rel = r["mean"] / ref_mean if ref_mean else np.nan
@@ -297,7 +296,7 @@ def outcome_bars(summary: pd.DataFrame, ens: Ensemble, window: str, out_dir: Pat
             ref = float(rows.loc[ens.reference, "mean"])
             k = 100.0 / ref if ref else 1.0
         err = np.vstack([rows["mean"] - rows["p05"], rows["p95"] - rows["mean"]]).clip(min=0) * k
-        ax.barh(y, rows["mean"] * k, xerr=err if ens.n_reps > 1 else None, capsize=3, error_kw={"lw": 1},
+        ax.barh(y, rows["mean"] * k, xerr=err if ens.n_reps >= MIN_REPS_FOR_INTERVAL else None, capsize=3, error_kw={"lw": 1},
                 color=[ens.colours[n_] for n_ in names], height=0.7)
         ax.set_yticks(y, [ens.label(n_) for n_ in names], fontsize=8.5)
         ax.tick_params(axis="y", length=0, labelleft=i % 3 == 0)
@@ -380,7 +379,7 @@ def observed_plot(ens: Ensemble, out_dir: Path) -> list[Path]:
     return observed_figure(panels, ens.markers, out_dir / "observed",
                            f"{common_label([s for s, _ in series])}: observed, and simulated up to the options",
                            f"{fit} Gaps: months nobody published. " + ens.note(), ens.fitted, shown,
-                           band=ens.n_reps > 1)
+                           band=ens.n_reps >= MIN_REPS_FOR_INTERVAL)
 
 
 def all_outcomes(ens: Ensemble, out_dir: Path) -> list[Path]:

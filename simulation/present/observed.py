@@ -4,8 +4,8 @@ Every observed series the plots know is one :class:`ObservedSeries` in
 :data:`OBSERVED`: its name, its words, where it comes from, how to load it
 (monthly values indexed by ``'YYYY-MM'``, ``None`` when its data file is not
 there) and which simulated columns it is comparable with. To plug in another
-series (IRCC's monthly claims by office type, when ``data/ircc_claims_monthly.csv``
-and its columns exist), add one entry with :func:`register`; every history plot
+series, add one entry with :func:`register` (the IRCC claims at border offices
+below are read from ``data/ircc_claims_monthly.csv`` this way); every history plot
 and every comparison plot of a matching outcome then draws it
 (:func:`simulation.present.plots.observed_plot`), with months the calibration
 used (``[scenario] calibrated_on``) drawn as filled dots and months held out
@@ -55,13 +55,33 @@ def _rcmp(column: str | None) -> Callable[[], pd.Series]:
     return load
 
 
+def _ircc(column: str) -> Callable[[], pd.Series]:
+    """IRCC claims by office type and region (data/ircc_claims_monthly.csv), up to the end of the calibration data."""
+
+    def load() -> pd.Series | None:
+        from .. import data
+        from ..experiments.validation import CALIBRATION_END
+
+        wide = data.ircc_claims_wide()
+        if column not in wide:
+            return None
+        s = wide[column]
+        return s[s.index <= CALIBRATION_END].dropna()
+
+    return load
+
+
 OBSERVED: list[ObservedSeries] = [
-    ObservedSeries("rcmp_quebec", "RCMP interceptions between ports, Quebec", "Quebec", "RCMP, data/rcmp_interceptions_monthly.csv",
+    ObservedSeries("rcmp_quebec", "RCMP interceptions between ports, Quebec", "interceptions, Quebec", "RCMP, data/rcmp_interceptions_monthly.csv",
                    _rcmp("quebec"), ("interceptions_quebec",)),
-    ObservedSeries("rcmp_rest_of_canada", "RCMP interceptions between ports, rest of Canada", "rest of Canada",
+    ObservedSeries("rcmp_rest_of_canada", "RCMP interceptions between ports, rest of Canada", "interceptions,\nrest of Canada",
                    "RCMP, data/rcmp_interceptions_monthly.csv", _rcmp("rest_of_canada"), ("interceptions",),
                    ("interceptions_quebec",)),
-    ObservedSeries("rcmp_canada", "RCMP interceptions between ports, Canada", "Canada", "RCMP, data/rcmp_interceptions_monthly.csv",
+    ObservedSeries("ircc_border_quebec", "IRCC claims at border offices, Quebec", "border claims, Quebec",
+                   "IRCC, data/ircc_claims_monthly.csv", _ircc("border_quebec"), ("claims_border_quebec",)),
+    ObservedSeries("ircc_border_rest", "IRCC claims at border offices, rest of Canada", "border claims,\nrest of Canada",
+                   "IRCC, data/ircc_claims_monthly.csv", _ircc("border_rest_of_canada"), ("claims_border_rest",)),
+    ObservedSeries("rcmp_canada", "RCMP interceptions between ports, Canada", "interceptions, Canada", "RCMP, data/rcmp_interceptions_monthly.csv",
                    _rcmp(None), ("interceptions",), outcome="interceptions"),
 ]
 
@@ -114,8 +134,9 @@ def fit_words(fit: str | None) -> str:
 
 
 def common_label(series) -> str:
-    """The words the series' labels share ('RCMP interceptions between ports'), or a generic heading."""
-    heads = {s.label[: -len(s.short)].rstrip(", ") if s.label.endswith(s.short) else s.label for s in series}
+    """A heading for several observed series: what their labels share before the last comma
+    ('RCMP interceptions between ports'), or 'Observed series' when they differ."""
+    heads = {s.label.rsplit(",", 1)[0] for s in series}
     return heads.pop() if len(heads) == 1 else "Observed series"
 
 

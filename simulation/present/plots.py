@@ -360,6 +360,15 @@ def _capacity(scenario, months) -> list[float]:
     return [dated_value(scenario.canada.quebec_shelter_capacity, parse_date(m)) for m in months]
 
 
+#: The layers of the shelters figure, bottom to top (those the run reports), how each is drawn, and in words.
+SHELTER_LAYERS = ("quebec_shelter_population", "quebec_overflow_population", "shelter_population_elsewhere")
+SHELTER_STYLE = {"quebec_shelter_population": (0.85, None), "quebec_overflow_population": (0.55, ".."),
+                 "shelter_population_elsewhere": (0.3, "///")}
+SHELTER_WORDS = {"quebec_shelter_population": "in Quebec's shelters",
+                 "quebec_overflow_population": "in Quebec's emergency places",
+                 "shelter_population_elsewhere": "in another province, after a transfer"}
+
+
 def shelter_plot(monthly_by_option: dict[str, pd.DataFrame], markers, start_month: str, path: Path, heading: str,
                  subtitle: str, capacity: list[float] | None = None, colours_of: dict | None = None,
                  reference: str | None = None) -> list[Path]:
@@ -387,14 +396,16 @@ def shelter_plot(monthly_by_option: dict[str, pd.DataFrame], markers, start_mont
         name = names[i]
         df = monthly_by_option[name]
         df = df[df["month"] >= start_month]
-        med = df.groupby("month", sort=True)[["quebec_shelter_population", "shelter_population_elsewhere",
-                                               "transfers_out_of_quebec"]].median()
+        layers = [c for c in SHELTER_LAYERS if c in df.columns]
+        med = df.groupby("month", sort=True)[[*layers, "transfers_out_of_quebec"]].median()
         d = month_dates(med.index)
         colour = (colours_of or {}).get(name, "#0072B2")
-        ax.fill_between(d, 0, med["quebec_shelter_population"], color=colour, alpha=0.85, lw=0)
-        top = med["quebec_shelter_population"] + med["shelter_population_elsewhere"]
-        ax.fill_between(d, med["quebec_shelter_population"], top, facecolor=colour, alpha=0.3, hatch="///",
-                        edgecolor="white", lw=0)
+        bottom = np.zeros(len(med))
+        for col in layers:
+            alpha, hatch = SHELTER_STYLE[col]
+            ax.fill_between(d, bottom, bottom + med[col].to_numpy(), facecolor=colour, alpha=alpha, hatch=hatch,
+                            edgecolor="white", lw=0)
+            bottom = bottom + med[col].to_numpy()
         if capacity is not None:
             cap = np.asarray(capacity[-len(med):], dtype=float)
             ax.step(d[-len(cap):], cap, where="mid", color="#E69F00", ls="--", lw=1.2)
@@ -416,9 +427,10 @@ def shelter_plot(monthly_by_option: dict[str, pd.DataFrame], markers, start_mont
     from matplotlib.patches import Patch
 
     ink = "0.35" if n > 1 else (colours_of or {}).get(names[0], "#0072B2")  # the legend explains fills, not options
-    handles = [Patch(facecolor=ink, alpha=0.85, label="in Quebec"),
-               Patch(facecolor=ink, alpha=0.3, hatch="///", edgecolor="white", label="elsewhere, after a transfer"),
-               Patch(facecolor=ink, alpha=0.7, label="transferred out of Quebec in the month (lower panel)")]
+    present = [c for c in SHELTER_LAYERS if c in monthly_by_option[names[0]].columns]
+    handles = [Patch(facecolor=ink, alpha=SHELTER_STYLE[c][0], hatch=SHELTER_STYLE[c][1], edgecolor="white",
+                     label=SHELTER_WORDS[c]) for c in present]
+    handles.append(Patch(facecolor=ink, alpha=0.7, label="transferred out of Quebec in the month (lower panel)"))
     if capacity is not None:
         handles.insert(2, Line2D([], [], color="#E69F00", ls="--", lw=1.2, label="Quebec shelter places"))
     legend_at = 0.5 if n > 1 else 0.05
@@ -472,7 +484,7 @@ def observed_figure(panels, markers, path: Path, heading: str, subtitle: str, fi
         ax.plot(d, q["p50"], color="#0072B2", lw=1.6, label="simulated, median" if band else "simulated")
         draw_observed(ax, values, fitted, months[0], months[-1], label=f"observed ({s.source.split(',')[0]})")
         frame_months(ax, months)
-        style_time_axis(ax, f"{s.short}\npersons per month")
+        style_time_axis(ax, f"{s.short}\nper month")
     handles, labels = [], []
     for ax in axes[:, 0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):

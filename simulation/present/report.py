@@ -10,7 +10,7 @@ differences as one table (options x outcomes), for the whole period after the
 options take effect and for their first 12 months; then the levels; then the
 figures; then what the numbers can and cannot say; provenance and digests go
 to an appendix. Numbers are rounded for people (:mod:`.style`). With fewer
-than :data:`~.compare_plots.FEW_REPS` replications a banner says the
+than ``MIN_REPS`` replications (:mod:`simulation.experiments.summary`) a banner says the
 intervals cannot be trusted; with one, there are none.
 
 What an interval covers is named in the report (:func:`interval_covers`):
@@ -36,7 +36,7 @@ from ..calendar import month_key, parse_date, shift_month
 from ..core.columns import HEADLINE, OUTCOME_BY_NAME
 from ..experiments.ensemble import run_comparison, summarise_folder
 from ..experiments.run import git_commit
-from ..experiments.summary import windows
+from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL, windows
 from ..files import write_atomic
 from ..scenario import Scenario
 from .style import colours, number, option_label, option_order, percent, signed
@@ -61,17 +61,19 @@ FIGURE_NAMES = ("differences", "overview", *(f"timeseries_{m}" for m in HEADLINE
 
 def compare(scenarios, out, reference: str | None = None, reps: int = 10, master_seed: int | None = None,
             scale: float | None = None, workers: int | None = None, executor: str = "local",
-            scheduler: str | None = None, progress: bool = False, plots=True):
+            scheduler: str | None = None, progress: bool = False, plots=True, posterior=None):
     """Run an ensemble of several options (paths or Scenarios), summarise it and write the report.
 
     Resumes from what ``out`` already holds. Returns ``(summary, differences, ensemble_result)``; summary
     and differences are pandas DataFrames (also written to ``out/summary.csv`` and ``out/differences.csv``),
     or ``None`` when replications failed (``ensemble_result.failures`` says which). ``plots``: True (every
-    figure), False (none) or the names of the figures to draw (see :data:`FIGURE_NAMES`).
+    figure), False (none) or the names of the figures to draw (see :data:`FIGURE_NAMES`). ``posterior``: a
+    posterior file: replication ``i`` then uses parameter set ``i`` (see ``run_comparison``).
     """
     summary, differences, result = run_comparison(scenarios, out, reference=reference, reps=reps,
                                                   master_seed=master_seed, scale=scale, workers=workers,
-                                                  executor=executor, scheduler=scheduler, progress=progress)
+                                                  executor=executor, scheduler=scheduler, progress=progress,
+                                                  posterior=posterior)
     if result.failures:
         return None, None, result
     summary, differences = build_report(out, plots=plots)
@@ -188,17 +190,22 @@ def build_report(out: Path, plots=True) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --- numbers in words ------------------------------------------------------------------------------------
 
 
-def interval_covers(differences: pd.DataFrame, n_reps: int) -> str:
-    """What the intervals cover, in words. The replications vary only the seed unless the table says otherwise
-    (an ``interval_source`` column, for when parameter uncertainty is added)."""
-    sources = sorted(set(differences["interval_source"])) if "interval_source" in differences.columns else ["seed"]
-    words = {"seed": f"random draws only ({n_reps} seeds; the parameters are held fixed)"}
-    return "; ".join(words.get(s, s) for s in sources)
+def interval_covers(differences: pd.DataFrame, n_reps: int, posterior: dict | None = None) -> str:
+    """What the intervals cover, in words: random draws only (every replication has the same parameters, only the
+    seed differs), or, with a posterior (``comparison.json``'s ``posterior``), the parameters' uncertainty too.
+    A ``differences`` table with an ``interval_source`` column (a source per row) is reported source by source."""
+    if "interval_source" in differences.columns:
+        return "; ".join(sorted(set(differences["interval_source"].astype(str))))
+    if posterior:
+        where = f" ({posterior['file']})" if posterior.get("file") else ""
+        return (f"the uncertainty in {len(posterior.get('parameters', []))} fitted parameters (a parameter set drawn "
+                f"from the posterior{where} for each replication) and random draws ({n_reps} seeds)")
+    return f"random draws only ({n_reps} seeds; the parameters are held fixed)"
 
 
 def interval_name(n_reps: int) -> str:
-    if n_reps == 1:
-        return "no interval (one replication)"
+    if n_reps < MIN_REPS_FOR_INTERVAL:
+        return f"no interval (fewer than {MIN_REPS_FOR_INTERVAL} replications)"
     return f"5th–95th percentile of {n_reps} paired replications"
 
 
@@ -234,13 +241,13 @@ class Change:
     @property
     def clear(self) -> bool:
         """Whether the interval excludes no change (with one replication, nothing is clear)."""
-        return self.n_reps > 1 and (self.lo > 0 or self.hi < 0)
+        return self.n_reps >= MIN_REPS_FOR_INTERVAL and (self.lo > 0 or self.hi < 0)
 
     @property
     def digits(self) -> int:
         """Significant figures: 2, or more when the interval's ends would otherwise read the same."""
         d = 2
-        while d < 4 and self.n_reps > 1 and signed(self.lo, self.unit, d) == signed(self.hi, self.unit, d) \
+        while d < 4 and self.n_reps >= MIN_REPS_FOR_INTERVAL and signed(self.lo, self.unit, d) == signed(self.hi, self.unit, d) \
                 and self.lo != self.hi:
             d += 1
         return d
@@ -252,7 +259,7 @@ class Change:
         return percent(self.rel)
 
     def interval(self) -> str:
-        if self.n_reps == 1:
+        if self.n_reps < MIN_REPS_FOR_INTERVAL:
             return "no interval"
         if _is_index(self.metric):
             return f"{percent(self.lo / self.ref_mean)} to {percent(self.hi / self.ref_mean)}" if self.ref_mean else "n/a"
@@ -264,11 +271,11 @@ class Change:
         index = _is_index(self.metric)
         what = "the risk of death crossing between ports" if index else _lower_first(o.label)
         detail = [] if index else [self.absolute()]
-        if self.n_reps > 1:
+        if self.n_reps >= MIN_REPS_FOR_INTERVAL:
             detail.append(f"interval {self.interval()}")
         if not np.isfinite(self.rel):
             head, detail = f"{what} {self.absolute()}", detail[1:] if not index else detail
-        elif self.n_reps > 1 and not self.clear:
+        elif self.n_reps >= MIN_REPS_FOR_INTERVAL and not self.clear:
             head, detail = f"{what}: no clear change", [self.relative()] + detail
         elif self.mean == 0:
             head = f"{what} unchanged"
@@ -280,7 +287,7 @@ class Change:
         """(main, interval) for a table cell: '−41,000 (−62%)', '−45,000 to −37,000'."""
         main = f"{self.relative()} (index {100 + 100 * self.rel:.0f})" if _is_index(self.metric) else \
             f"{self.absolute()} ({self.relative()})"
-        return main, (self.interval() if self.n_reps > 1 else "")
+        return main, (self.interval() if self.n_reps >= MIN_REPS_FOR_INTERVAL else "")
 
 
 def change(c: Comparison, name: str, metric: str, window: str) -> Change:
@@ -425,13 +432,14 @@ def report_doc(c: Comparison, plots=()) -> Doc:
     n = c.n_reps
     options = [s.name for s in c.scenarios if s.name != c.reference]
     doc.h(1, f"Options compared with {c.label(c.reference).replace(' (reference)', '')}")
-    if n == 1:
-        doc.banner("**One replication: no intervals.** Every number below comes from a single run and could differ "
-                   "a lot in another; nothing here can be quoted. Rerun with `--reps 10` or more.")
-    elif n < 10:
+    if n < MIN_REPS_FOR_INTERVAL:
+        doc.banner(f"**{'One replication' if n == 1 else f'{n} replications'}: no intervals.** Every number below "
+                   "comes from so few runs that another seed could change it a lot; nothing here can be quoted. "
+                   f"Rerun with `--reps {MIN_REPS}` or more.")
+    elif n < MIN_REPS:
         doc.banner(f"**Too few replications to trust.** This comparison has {n} replications per option; its "
-                   "intervals are rough and may be far too narrow. Rerun with `--reps 10` or more before quoting "
-                   "any number.")
+                   f"intervals have not settled and may be far too narrow. Rerun with `--reps {MIN_REPS}` or more "
+                   "before quoting any number (see *Replications* below).")
     lo, hi = c.windows[c.focus]
     policy = c.ref.scenario.policy_date
     when = (f"from {_month_words(lo)} (the options take effect on {_day_words(policy)}) to {_month_words(hi)}"
@@ -439,7 +447,8 @@ def report_doc(c: Comparison, plots=()) -> Doc:
     doc.p(f"Reference: **{c.label(c.reference).replace(' (reference)', '')}** (`{c.reference}`). Period: **{when}**. "
           f"**{n} replication{'s' if n != 1 else ''}** per option, paired by seed (replication *k* of every option "
           f"follows the same people with the same random draws), at {c.scale:.1%} of the real population with "
-          f"counts scaled up to persons. Intervals: {interval_name(n)}; they cover {interval_covers(c.differences, n)}.")
+          f"counts scaled up to persons. Intervals: {interval_name(n)}; they cover "
+          f"{interval_covers(c.differences, n, c.manifest.get('posterior'))}.")
 
     doc.h(2, "In short")
     items = []
@@ -448,8 +457,9 @@ def report_doc(c: Comparison, plots=()) -> Doc:
         items.append(f"**{c.label(name)}** against the reference, {c.window_text(c.focus)}: " + "; ".join(parts) + ".")
     doc.ul(items)
     doc.p("Percentages are of the reference's mean." + (" \"No clear change\": the interval includes no change."
-                                                        if n > 1 else " With one replication nothing is compared "
-                                                                      "with the noise."), "note")
+                                                        if n >= MIN_REPS_FOR_INTERVAL else
+                                                        " With so few replications nothing is compared with the noise."),
+          "note")
 
     for window, heading in ((c.focus, f"Differences from the reference, {c.window_text(c.focus)}"),
                             ("first_12_months", f"The first 12 months, {c.window_text('first_12_months')}"
@@ -460,7 +470,7 @@ def report_doc(c: Comparison, plots=()) -> Doc:
         rows = [[c.label(name)] + [change(c, name, m, window).cell() for m in HEADLINE] for name in options]
         doc.table(["Option minus reference"] + [_outcome_header(m) for m in HEADLINE], rows,
                   f"Mean of the paired differences, percent of the reference's mean in brackets"
-                  + (f"; under it, the {interval_name(n)}." if n > 1 else "."))
+                  + (f"; under it, the {interval_name(n)}." if n >= MIN_REPS_FOR_INTERVAL else "."))
 
     doc.h(2, f"Levels, {c.window_text(c.focus)}")
     rows = []
@@ -473,14 +483,14 @@ def report_doc(c: Comparison, plots=()) -> Doc:
                 ref = float(_row(c.summary, c.reference, m, c.focus)["mean"])
                 k = 100.0 / ref if ref else float("nan")
                 main = f"{r['mean'] * k:.0f}"
-                sub = f"{r['p05'] * k:.0f} to {r['p95'] * k:.0f}" if n > 1 else ""
+                sub = f"{r['p05'] * k:.0f} to {r['p95'] * k:.0f}" if n >= MIN_REPS_FOR_INTERVAL else ""
             else:
                 main = number(r["mean"], unit)
-                sub = f"{number(r['p05'], unit)} to {number(r['p95'], unit)}" if n > 1 else ""
+                sub = f"{number(r['p05'], unit)} to {number(r['p95'], unit)}" if n >= MIN_REPS_FOR_INTERVAL else ""
             cells.append((main, sub))
         rows.append(cells)
     doc.table(["Option"] + [_outcome_header(m) for m in HEADLINE], rows,
-              "Mean over replications" + (", and under it the 5th–95th percentile" if n > 1 else "")
+              "Mean over replications" + (", and under it the 5th–95th percentile" if n >= MIN_REPS_FOR_INTERVAL else "")
               + ". Flows are totals over the period, backlogs are at its end. The risk index is 100 for the reference.")
 
     if plots:
@@ -502,12 +512,22 @@ def report_doc(c: Comparison, plots=()) -> Doc:
          "The behavioural parameters of these scenarios were not fitted to observed crossings: they are assumptions."),
         "Read the differences between options (same people, same random draws) with more confidence than the levels; "
         "the levels are not forecasts.",
-        f"The intervals cover {interval_covers(c.differences, n)}. They do not include the uncertainty in the "
-        "parameters, which is larger.",
+        f"The intervals cover {interval_covers(c.differences, n, c.manifest.get('posterior'))}."
+        + ("" if c.manifest.get("posterior") else " They leave out the uncertainty in the parameters, which is "
+           "larger: `bordersim compare --posterior` draws a fitted parameter set for each replication."),
         "The risk of death is an index of exposure to danger (crossings between ports weighted by an assumed risk "
         "per crossing, higher in winter), 100 for the reference. It is not a count or a forecast of deaths: quote "
         "it as a percent change, never as a number of people.",
     ])
+
+    doc.h(2, "Replications")
+    settled = _convergence_rows(c)
+    doc.p(f"This comparison has {n} replication{'s' if n != 1 else ''} per option. An interval needs at least "
+          f"{MIN_REPS_FOR_INTERVAL}; it takes about {MIN_REPS} for a 90% interval to settle (docs/validation.md). "
+          + ("How the interval of each difference narrowed or widened as replications were added, relative to its "
+             "width with all of them (1.0 = settled):" if settled else ""))
+    if settled:
+        doc.table(*settled)
 
     doc.h(2, "Appendix: options, provenance and files")
     doc.table(["Option", "Scenario file name", "Description", "Digest"],
@@ -528,6 +548,25 @@ def report_doc(c: Comparison, plots=()) -> Doc:
         f"Rebuild this report (and its figures) from the stored replications with `bordersim report {c.out.name}`.",
     ])
     return doc
+
+
+def _convergence_rows(c: Comparison):
+    """(header, rows) of convergence.csv for the first option, or None: interval width with the first k replications,
+    relative to all of them."""
+    path = c.out / "convergence.csv"
+    if not path.exists():
+        return None
+    conv = pd.read_csv(path)
+    options = [s.name for s in c.scenarios if s.name != c.reference]
+    conv = conv[conv["scenario"] == options[0]] if options else conv.iloc[0:0]
+    if conv.empty or conv["reps"].nunique() < 2:
+        return None
+    steps = sorted(conv["reps"].unique())
+    rows = []
+    for metric, g in conv.groupby("metric", sort=False):
+        by = g.set_index("reps")["width_vs_all"]
+        rows.append([OUTCOME_BY_NAME[metric].label] + [f"{by.get(k, float('nan')):.2f}" for k in steps])
+    return ([f"{c.label(options[0])} minus the reference"] + [f"{k} replications" for k in steps], rows)
 
 
 def _day_words(day: str) -> str:

@@ -71,10 +71,10 @@ class RuleSet(Section):
         True, "bool", "IRPA s.101(1)(e); IRPR ss.159.3-159.4 (in force 2004-12-29)",
         "STCA applies at land ports of entry.")
     stca_between_ports: bool = param(
-        False, "bool", "Additional Protocol, in force 2023-03-25: SOR/2023-58 (IRPR s.159.1 'Agreement', s.159.01)",
+        False, "bool", "Additional Protocol, in force 2023-03-25: SOR/2023-58 (IRPR s.159.1 'Agreement', s.159.4(1.1))",
         "STCA applies between ports (claims within the return window).")
     return_window_days: int = param(
-        14, "days", "Additional Protocol (2023): 14 days (IRPR s.159.01 as made by SOR/2023-58)",
+        14, "days", "Additional Protocol (2023): 14 days (IRPR s.159.4(1.1), added by SOR/2023-58 s.3)",
         "Days after crossing within which a between-ports claimant is returned.", ge=1, le=3650)
     exceptions: _Exceptions = param(
         EXCEPTIONS, "list", "IRPR s.159.5 (family, minor, document holder); s.159.6 (public interest)",
@@ -92,15 +92,27 @@ class RuleSet(Section):
         tuple(g for g in GROUPS if g != "mexico"), "list of groups",
         "IRPR Schedule 1 visa list; Mexico visa-free 2016-12-01 .. 2024-02-29",
         "Groups that need a Canadian visa to fly to Canada.")
-    resettlement_places_per_month: float = param(
-        0.0, "persons/month", "2023 commitment: 15,000 places over a year (IRCC 2023-03-24)",
-        "Humanitarian places for Western Hemisphere migrants still in Latin America.", ge=0.0)
+    humanitarian_pr_per_month: float = param(
+        0.0, "persons/month", "2023 commitment: up to 11,000 permanent-residence places (IRCC 2023-10-10; "
+        "admissions from 2024, IRCC committee briefing 2024-02-07)",
+        "Permanent-residence admissions on the humanitarian pathway for people in Latin America, per month.", ge=0.0)
+    humanitarian_work_permits_per_month: float = param(
+        0.0, "persons/month", "2023 commitment: ~4,000 through labour pathways (IRCC committee briefing 2024-02-07)",
+        "Work permits on the labour pathways for people in Latin America, per month.", ge=0.0)
     resettlement_groups: _WesternGroups = param(
         ("haiti", "venezuela", "colombia"), "list of groups", "IRCC 2023-10-10: Colombians, Haitians, Venezuelans",
         "Groups eligible for the humanitarian places.")
     transfers_out_of_quebec: bool = param(
         False, "bool", "IRCC CIMM 2024: transfers from 2022-06-30",
         "Claimants may be moved to other provinces when Quebec's shelters are full.")
+    late_between_ports_claims_barred: bool = param(
+        False, "bool", "Bill C-12 (royal assent 2026-03-26), for claims made on or after 2025-06-03: a person who "
+        "entered between ports from the US and claims more than 14 days later is not referred to the IRB",
+        "Claims made after hiding past the return window are not referred to the IRB (pre-removal risk assessment only).")
+    one_year_bar: bool = param(
+        False, "bool", "Bill C-12 (royal assent 2026-03-26), for claims made on or after 2025-06-03: claims made more "
+        "than one year after entry (entries after 2020-06-24) are not referred to the IRB",
+        "Inland claims made more than a year after entering Canada are not referred to the IRB.")
 
     def replace(self, **changes) -> RuleSet:
         """A copy with some levers changed, validated like a scenario file's values."""
@@ -122,10 +134,10 @@ class _ChangeBase(Section):
     start: str | None = Field(None, alias="from", description="First day the change applies ('YYYY-MM-DD' or 'YYYY-MM').")
     until: str | None = Field(None, description="First day the earlier values apply again (optional).")
     enabled: bool = Field(True, description="Set false in a child scenario to drop an inherited change.")
+    label: str = Field("", description="A short name in plain words for the plots' markers, e.g. 'Additional Protocol' "
+                                        "(the plots add the date; default: the description up to its first colon or "
+                                        "bracket).")
     description: str = Field("", description="What the change is, in words.")
-    label: str | None = Field(None, description="A short name in plain words for the plots' markers, e.g. "
-                                                "'Additional Protocol' (default: the description up to its first "
-                                                "colon or bracket).")
     source: str = Field("", description="Where the change and its date come from.")
 
     @field_validator("start", "until")

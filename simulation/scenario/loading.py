@@ -4,7 +4,7 @@ A file may ``extends = "other.toml"``. Tables merge key by key, at every
 depth (per-group and dated tables included: a child that sets
 ``family_in_canada.haiti`` keeps the parent's other groups); a value that is
 not a table replaces the parent's. The lists of named tables
-(``policy.change``, ``behaviour.news``) merge by ``name``, so an option states
+(``policy.change``, ``behaviour.news``, ``population.event``) merge by ``name``, so an option states
 only what differs, e.g. ``enabled = false`` to drop a change.
 """
 
@@ -27,7 +27,7 @@ class ScenarioError(Exception):
         super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
 
 
-_NAMED_LISTS = {("policy", "change"), ("behaviour", "news")}
+_NAMED_LISTS = {("policy", "change"), ("behaviour", "news"), ("population", "event")}
 
 
 def _merge(parent: dict, child: dict, path: tuple = ()) -> dict:
@@ -53,9 +53,9 @@ def _merge(parent: dict, child: dict, path: tuple = ()) -> dict:
 
 
 def _read_toml(path: Path) -> dict:
-    if path.is_dir():
-        raise ScenarioError(path, "", "is a folder, not a scenario file; name a .toml file (see 'bordersim list')")
     try:
+        if path.is_dir():
+            raise ScenarioError(path, "", "is a folder, not a scenario file; name a .toml file (see 'bordersim list')")
         with open(path, "rb") as f:
             raw = tomllib.load(f)
     except FileNotFoundError:
@@ -115,10 +115,6 @@ def _format_error(path: Path, err: ValidationError) -> ScenarioError:
     return ScenarioError(path, key, f"{value!r} is not allowed: {msg}" if "input" in e and not isinstance(value, dict) else msg)
 
 
-def _partial(info: ValidationInfo | None) -> bool:
-    return bool(info is not None and info.context and info.context.get("partial"))
-
-
 def _validate(path: Path, raw: dict, partial: bool = False) -> Scenario:
     try:
         return Scenario.model_validate(raw, context={"partial": partial})
@@ -138,8 +134,14 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
     parent_name = raw.get("scenario", {}).get("extends")
     if parent_name is None:
         return raw
+    if "\x00" in parent_name:
+        raise ScenarioError(path, "scenario.extends", f"{parent_name!r} is not allowed: a file name cannot hold a NUL character")
     parent_path = (path.parent / parent_name).resolve()
-    if not parent_path.is_file():
+    try:
+        found = parent_path.is_file()
+    except OSError as e:  # e.g. a name too long for the file system
+        raise ScenarioError(path, "scenario.extends", f"{parent_name!r} cannot be read: {e.strerror}") from None
+    if not found:
         raise ScenarioError(path, "scenario.extends", f"{parent_name!r} does not exist (looked for {parent_path})")
     parent = _resolve(parent_path, (*chain, path))
     parent.setdefault("scenario", {}).pop("extends", None)
@@ -160,7 +162,50 @@ def load_scenario(path: str | Path, **run_overrides) -> Scenario:
     if overrides:
         raw.setdefault("run", {}).update(overrides)
     scenario = _validate(path, raw)
+    _check_usable(path, scenario)
+    check_size(scenario, path)
     return scenario
+
+
+#: Bounds the schema leaves open that a run needs: the name becomes part of folder names (``reps/NAME-...``),
+#: the seed seeds 32-bit generators (Optuna's sampler), and the people simulated must fit in memory.
+MAX_NAME_BYTES = 100
+MAX_SEED = 2**32 - 1
+MAX_PEOPLE_AT_START = 10_000_000
+MAX_INFLOW_AT_SCALE = 10.0
+
+
+def _check_usable(path: Path, sc: Scenario) -> None:
+    """The checks of a scenario file the schema does not make: a name usable in a folder name, a 32-bit seed,
+    a data file name without a NUL character."""
+    name = sc.scenario.name
+    if name in ("", ".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ScenarioError(path, "scenario.name", f"{name!r} is not allowed: the name is used in folder names, so it "
+                                                   "cannot be empty, '.' or '..', or hold '/', '\\' or control characters")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ScenarioError(path, "scenario.name", f"{name[:40]!r}... is too long: at most {MAX_NAME_BYTES} bytes "
+                                                   "(it is used in folder names)")
+    if sc.run.seed > MAX_SEED:
+        raise ScenarioError(path, "run.seed", f"{sc.run.seed} is out of range; allowed: 0 .. {MAX_SEED}")
+    if "\x00" in sc.population.inflow_file:
+        raise ScenarioError(path, "population.inflow_file",
+                            f"{sc.population.inflow_file!r} is not allowed: a file name cannot hold a NUL character")
+
+
+def check_size(sc: Scenario, origin: str | Path, scale: float | None = None) -> None:
+    """Refuse a scenario whose population would not fit in memory at ``scale`` (default: its ``run.scale``)
+    with a :class:`ScenarioError`, instead of a failed allocation or an overflow deep in the model."""
+    scale = sc.run.scale if scale is None else scale
+    pop = sc.population
+    people = pop.initial_us_pool * scale
+    if not people <= MAX_PEOPLE_AT_START:
+        raise ScenarioError(origin, "population.initial_us_pool",
+                            f"{pop.initial_us_pool:g} at scale {scale:g} would simulate {people:.3g} people at the start; "
+                            f"allowed: at most {MAX_PEOPLE_AT_START:,} (lower the pool or the scale)")
+    if not pop.inflow_multiplier * scale <= MAX_INFLOW_AT_SCALE:
+        raise ScenarioError(origin, "population.inflow_multiplier",
+                            f"{pop.inflow_multiplier:g} at scale {scale:g} would simulate {pop.inflow_multiplier * scale:.3g} "
+                            f"times the real inflow; allowed: inflow_multiplier x scale <= {MAX_INFLOW_AT_SCALE:g}")
 
 
 def scenario_from_dict(raw: dict, origin: str = "<dict>") -> Scenario:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -86,14 +87,44 @@ class PolicySpec(RuleSet):
 class NewsEvent(_Section):
     """A news shock that makes people in the US aware of the northern routes."""
 
-    name: str
+    name: str = Field(description="Name of the event; a child scenario edits or drops an inherited event by this name.")
     date: str | None = Field(None, description="Day of the news ('YYYY-MM-DD').")
-    groups: list[Group] = Field(default_factory=lambda: list(GROUPS))
+    groups: list[Group] = Field(default_factory=lambda: list(GROUPS),
+                                description="Nationality groups the news reaches (default: all groups).")
     awareness_boost: Probability = param(0.0, "share", "assumption", "Share of the unaware in these groups who learn of the routes that day.")
-    enabled: bool = True
-    source: str = ""
+    enabled: bool = Field(True, description="Set false in a child scenario to drop an inherited event.")
+    source: str = Field("", description="Where the event and its date come from; say if the size of the boost is an assumption.")
 
     @field_validator("date")
+    @classmethod
+    def _date(cls, v):
+        if v is not None:
+            parse_date(v)
+        return v
+
+
+class PopulationEvent(_Section):
+    """People already in the US whose status ends or is threatened on a date (TPS, parole, an expiring visa).
+
+    ``persons`` people of ``group`` are affected; the share of them who consider Canada at all
+    (``population.status_event_share``, fitted) join the people deciding, on ``date`` or, with ``until``,
+    spread evenly from ``date`` to ``until``. They have no asylum case in the US: staying is worth the
+    chance of keeping a legal stay (``stay_chance``).
+    """
+
+    name: str = Field(description="Unique name; a child scenario edits or drops an inherited event by this name.")
+    date: str | None = Field(None, description="Day the status loss is announced or takes effect ('YYYY-MM-DD' or 'YYYY-MM').")
+    until: str | None = Field(None, description="With a stream of people (e.g. visa overstayers): the last day they arrive.")
+    program: Literal["tps", "parole", "visa_overstay", "other"] = Field("other", description="The status that ends.")
+    group: Group = Field("other", description="Nationality group of the people affected.")
+    persons: float = param(0.0, "persons", "the event's source", "People affected (holders of the status).", ge=0)
+    stay_chance: Probability | None = param(
+        None, "probability", "assumption", "Chance, as they see it, of keeping a legal stay in the US "
+        "(default: population.status_stay_chance).")
+    enabled: bool = Field(True, description="Set false in a child scenario to drop an inherited event.")
+    source: str = Field("", description="Where the event, its date and its size come from.")
+
+    @field_validator("date", "until")
     @classmethod
     def _date(cls, v):
         if v is not None:
@@ -128,7 +159,9 @@ class BehaviourSpec(_Section):
     initial_awareness: Probability = param(0.02, "share", "assumption", "Share of people in the US aware of the northern routes at the start.")
     awareness_news_rate: float = param(0.0002, "per day", "assumption", "Daily chance an unaware person learns of the routes from the news.", ge=0)
     awareness_contact_rate: float = param(0.01, "per day", "assumption", "Daily chance of learning, times the share of one's contacts who know.", ge=0)
-    rule_news_rate: float = param(0.03, "per day", "assumption", "Daily chance of learning of a new rule from the news, in the 60 days after it starts.", ge=0)
+    rule_news_reach: Probability = param(
+        0.5, "share", "fitted to the fall of crossings after 2020-03-21 (bordersim calibrate)",
+        "Share of people in the US who hear of a rule change from the news on the day it takes effect.")
     rule_contact_rate: float = param(0.05, "per day", "assumption", "Daily chance of learning a new rule, times the share of contacts who know it.", ge=0)
     contacts_per_person: int = param(8, "persons", "assumption", "Contacts each person has in the social network.", ge=1, le=64)
     homophily: Probability = param(0.8, "share", "assumption", "Share of contacts of the same nationality group.")
@@ -143,10 +176,20 @@ class CanadaSpec(_Section):
         17338.0, "claims", "DERIVED: IRB pending 2017-12-31 (43,250) - 2017 referrals (47,425) + 2017 finalized (21,513)",
         "Claims pending at the IRB at the start.", ge=0
     )
-    background_claims_per_month: dated() = param(
-        1780.0, "claims/month", "IRCC transition binder 2024 Table A: airport + inland claims / 12",
-        "Claims made in Canada by people not modelled (airports from abroad, inland); they share the IRB queue.",
-    )
+    exogenous_claims_file: str = Field(
+        "data/ircc_claims_monthly.csv",
+        description="IRCC monthly claims by office type and province (relative to the repository root): the airport, "
+                    "inland and other-office claims of people the model does not follow (a driver, not a target).")
+    exogenous_claims_multiplier: float = param(
+        1.0, "factor", "scenario lever", "Scales the airport and inland claims of people the model does not follow.", ge=0)
+    referral_share: Probability = param(
+        0.92, "share", "DERIVED: IRB RPD received 2019 (59,200) / IRCC claims 2019 (64,010)",
+        "Share of claims that are referred to the IRB (the others are found ineligible, withdrawn or abandoned first).")
+    referral_capacity_per_month: dated() = param(
+        {"2017-01": 100000.0, "2022-01": 5050.0, "2023-04": 100000.0}, "claims/month",
+        "DERIVED: IRB RPD received 2022 (60,600) / 12, the year IRCC's intake lagged claims by ~31,000; "
+        "before 2022 intake kept up (not binding); from 2023-04 assumed not binding again",
+        "Claims IRCC can complete and refer to the IRB each month (the front end of the claim process).")
     acceptance_rate: per_group(0.0, 1.0) = param(
         {}, "probability", "data/grant_rates.csv (IRB); overrides per group", "IRB acceptance rate by nationality group."
     )
@@ -154,14 +197,35 @@ class CanadaSpec(_Section):
     quebec_shelter_capacity: dated() = param(
         1200.0, "beds", "PRAIDA ~1,200 beds; Lacolle site 1,000-1,200 places in 2017 (domain brief)", "Shelter places for claimants in Quebec."
     )
+    quebec_overflow_capacity: dated() = param(
+        0.0, "places", "assumption by period (see scenarios/history.toml)",
+        "Emergency places in Quebec beyond the shelters (temporary sites, hotels); when both are full, claimants "
+        "are transferred out if transfers are allowed, otherwise they find housing on their own.")
+    interceptions_processed_inland_share: dated(0.0, 1.0) = param(
+        0.0, "share", "DERIVED from IRCC office-type data against RCMP interceptions (see scenarios/history.toml)",
+        "Share of crossers intercepted in Quebec whose claims IRCC completed at an inland office (Montreal) rather "
+        "than at the border office.")
+    airport_claims_quebec_share: Probability = param(
+        0.4, "share", "assumption (IRCC office-type data: Quebec took 1,100 of 3,835 airport claims in 2017, "
+        "11,650 of 17,115 in 2022)", "Share of air claimants from the US pool who land in Quebec.")
+    assistance_per_claimant_month: dated() = param(
+        700.0, "CAD/month", "assumption: Quebec last-resort assistance (~$600/month in 2017, domain brief) plus health "
+        "coverage; checked against Quebec's costs in docs/validation.md",
+        "Quebec's monthly cost of a claimant living in Quebec while the claim is pending (assistance, health).")
     shelter_need_share: Probability = param(0.5, "share", "assumption", "Share of land-route claimants entering Quebec who need a shelter place.")
     shelter_stay_days: float = param(113.0, "days", "IRCC CIMM: Niagara Falls hotels, average stay 113 days", "Days a claimant stays in shelter.", gt=0)
-    shelter_cost_per_day: float = param(208.0, "CAD/person-day", "IRCC CIMM: Niagara Falls hotels ~$208 per person-day", "Cost of a shelter place, Quebec or elsewhere.", ge=0)
+    shelter_cost_per_day: dated() = param(
+        208.0, "CAD/person-day", "IRCC CIMM: Niagara Falls hotels ~$208 per person-day (2023); earlier periods in "
+        "scenarios/history.toml", "Cost of a shelter place, Quebec or elsewhere.")
     quebec_share_port: Probability = param(0.6, "share", "assumption (Lacolle is the busiest land port)", "Share of port claimants who enter in Quebec.")
     quebec_share_irregular: Probability = param(0.5, "share", "assumption", "Share of crossers elsewhere between ports who enter in Quebec.")
-    resettlement_displacement: Probability = param(
-        0.5, "share", "assumption", "Share of humanitarian places taken by people who would otherwise have entered the US pool."
-    )
+    humanitarian_diversion_rate: Probability = param(
+        0.5, "share", "assumption",
+        "Would-be US arrivals diverted upstream per humanitarian place used (people who take a place in Latin "
+        "America instead of travelling on to the US).")
+    inland_over_one_year_share: Probability = param(
+        0.25, "share", "assumption (no published breakdown seen)",
+        "Share of inland claims made more than a year after entering Canada (barred from the IRB under the one-year bar).")
     transfer_cost: float = param(0.0, "CAD/person", "assumption (bus fares not counted)", "Cost of moving a claimant out of Quebec.", ge=0)
 
 
@@ -195,6 +259,19 @@ class PopulationSpec(_Section):
     money_median_usd: float = param(400.0, "USD", "assumption", "Median money available for travel.", gt=0)
     money_sigma: float = param(1.0, "log-sd", "assumption", "Spread of money (lognormal).", ge=0)
     risk_tolerance_sigma: float = param(0.5, "log-sd", "assumption", "Spread of risk tolerance (lognormal, median 1).", ge=0)
+    exception_known_share: Probability = param(
+        0.7, "share", "assumption", "Share of people who hold an STCA exception and know it (the others believe they have none).")
+    exception_false_belief: Probability = param(
+        0.02, "share", "assumption", "Share of people without an STCA exception who believe they have one (e.g. a relative "
+        "who does not qualify).")
+    status_event_share: Probability = param(
+        0.1, "share", "fitted (bordersim calibrate) to the 2017 and 2018 waves",
+        "Share of the people of a status event (population.event) who consider going to Canada.")
+    status_stay_chance: Probability = param(
+        0.3, "probability", "assumption", "Chance, as they see it, that people losing a status keep a legal stay in the US.")
+    status_years_in_us: float = param(
+        6.0, "years", "assumption (Haitian TPS since 2010; CHNV parole since 2023)", "Years in the US of people in status events.", ge=0)
+    event: list[PopulationEvent] = Field(default_factory=list, description="Dated status events (TPS, parole, visa overstays).")
 
 
 class RoutesSpec(_Section):
@@ -245,6 +322,15 @@ class Scenario(_Section):
                 raise ValueError(f"policy.change[{i}] ({c.name}): from = {c.start} is outside the window {first} .. {last}")
             if c.until is not None and parse_date(c.until) <= start:
                 raise ValueError(f"policy.change[{i}] ({c.name}): until = {c.until} must be after from = {c.start}")
+        for i, e in enumerate(self.population.event):
+            if not e.enabled:
+                continue
+            if e.date is None:
+                raise ValueError(f"population.event[{i}] ({e.name}): 'date' is required")
+            if not first <= parse_date(e.date) <= last:
+                raise ValueError(f"population.event[{i}] ({e.name}): date = {e.date} is outside the window {first} .. {last}")
+            if e.until is not None and parse_date(e.until) < parse_date(e.date):
+                raise ValueError(f"population.event[{i}] ({e.name}): until = {e.until} is before date = {e.date}")
         for i, n in enumerate(self.behaviour.news):
             if n.enabled and n.date is None:
                 raise ValueError(f"behaviour.news[{i}] ({n.name}): 'date' is required")
