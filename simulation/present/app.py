@@ -73,7 +73,7 @@ DEFAULT_SCALE = 0.005
 DEFAULT_SEED = 1
 SCALES = (0.001, 0.002, 0.005, 0.01, 0.02)
 SEEDS = tuple(range(1, 21))
-REPLICATIONS = (1, 2, 3, 5, 10)
+REPLICATIONS = (1, 3, 5, 10, 20)
 #: Months shown before the rule date.
 MONTHS_BEFORE = 24
 
@@ -863,10 +863,11 @@ def CompareTab():
     if window == "after_change":
         lo = policy_day(ref).strftime("%Y-%m")
     if c.reps < MIN_REPS_FOR_INTERVAL:
-        solara.Warning("One replication: no intervals. Every number below comes from a single run; do not quote it.",
+        solara.Warning(f"{'One replication' if c.reps == 1 else f'{c.reps} replications'}: no intervals. Every "
+                       "number below comes from so few runs that another seed could change it a lot; do not quote it.",
                        classes=["bordersim-compare-banner"])
     elif c.reps < MIN_REPS:
-        solara.Warning(f"Too few replications to trust: {c.reps}. The intervals are rough; use 10 or more before "
+        solara.Warning(f"Too few replications to trust: {c.reps}. The intervals have not settled; use {MIN_REPS} or more before "
                        "quoting any number.", classes=["bordersim-compare-banner"])
     words = "; ".join(_change(c, m, window).words() for m in HEADLINE)
     Text(f"**{option_label(c.names[1])}** against **{option_label(c.reference)}**, "
