@@ -356,16 +356,12 @@ def shelters(ens: Ensemble, capacity: list[float], out_dir: Path) -> list[Path]:
 
 
 def observed_plot(ens: Ensemble, out_dir: Path) -> list[Path]:
-    """The history the options share beside every observed series; nothing if no observed month is drawn.
-
-    Detailed series (no outcome: Quebec, rest of Canada) come first, then those of a summary outcome.
-    """
+    """The history the options share beside every observed series (those not tied to a summary outcome: the
+    outcome ones are drawn on that outcome's own figures); nothing if no observed month is drawn."""
     ref = ens.per_scenario[ens.reference]
     months = sorted(ref["month"].unique())
     end = ens.diverge_month or months[-1]
-    series = [(s, v) for s, v in available(ref.columns)]
-    series += [(s, v) for o in OUTCOMES for s, v in available(ref.columns, outcome=o.name)]
-    series = [(s, v) for s, v in series if ((v.index >= months[0]) & (v.index <= end)).any()]
+    series = [(s, v) for s, v in available(ref.columns) if ((v.index >= months[0]) & (v.index <= end)).any()]
     if not series:
         return []
     shown = [m for m in months if m <= end]
@@ -376,8 +372,10 @@ def observed_plot(ens: Ensemble, out_dir: Path) -> list[Path]:
         panels.append((s, values, _quantiles(wide)))
     fit = ("Filled dots: months the behaviour was fitted to; open dots: held out." if ens.fitted
            else "The behaviour was not fitted to these observations.")
+    head = common_label([s for s, _ in series])
     return observed_figure(panels, ens.markers, out_dir / "observed",
-                           f"{common_label([s for s, _ in series])}: observed, and simulated up to the options",
+                           (f"{head}: observed, and simulated" if head != "Observed series" else "Observed and simulated")
+                           + " up to the options",
                            f"{fit} Gaps: months nobody published. " + ens.note(), ens.fitted, shown,
                            band=ens.n_reps >= MIN_REPS_FOR_INTERVAL)
 

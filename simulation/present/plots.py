@@ -517,5 +517,6 @@ def observed_plot(monthly: pd.DataFrame, scenario, markers, path: Path, name: st
     sub = (f"One run. Filled dots: months the behaviour was fitted to ({fit_words(fit)}); open dots: held out. "
            if fit else "One run. The behaviour was not fitted to these observations. ") + \
         "Gaps: months nobody published."
-    return observed_figure(panels, markers, path, f"{common_label([s for s, _ in series])}: observed and simulated, {name}",
-                           sub, fitted, shown)
+    head = common_label([s for s, _ in series])
+    return observed_figure(panels, markers, path, (f"{head}: observed" if head != "Observed series" else "Observed")
+                           + f" and simulated, {name}", sub, fitted, shown)
