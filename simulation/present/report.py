@@ -386,8 +386,8 @@ main{max-width:1100px;margin:0 auto;padding:24px 28px 60px;line-height:1.5}
 h1{font-size:1.7em;margin:.2em 0 .4em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 .banner{background:#fff4d6;border-left:5px solid #E69F00;padding:10px 14px;margin:14px 0}
 table{border-collapse:collapse;font-size:.9em;margin:8px 0}th,td{padding:5px 10px;border-bottom:1px solid #e5e5e5;vertical-align:top}
-th{text-align:left;background:#f6f6f6}table.numbers td{text-align:right}td:first-child{text-align:left}
-td small{color:#555}.scroll{overflow-x:auto}.note{color:#555;font-size:.9em}
+th{text-align:left;background:#f6f6f6}table.numbers td{text-align:right;white-space:nowrap}
+table td:first-child{text-align:left;white-space:normal}td small{color:#555}.scroll{overflow-x:auto}.note{color:#555;font-size:.9em}
 figure{margin:18px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:.9em}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 """
@@ -396,6 +396,7 @@ code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 def _inline(text: str) -> str:
     t = html.escape(str(text))
     t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+    t = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<i>\1</i>", t)
     t = re.sub(r"`(.+?)`", r"<code>\1</code>", t)
     return re.sub(r"\[(.+?)\]\((.+?)\)", r"<a href='\2'>\1</a>", t)
 
