@@ -60,11 +60,11 @@ def write_json(path: Path, obj) -> None:
 def to_csv_bytes(df, float_format: str = "%.4f") -> bytes:
     """CSV with a fixed float format, so the same table gives the same bytes.
 
-    The rule for numbers: floats are written with 4 decimals, except a float column whose values, rounded to
-    4 decimals, are all whole numbers: it is written as integers (``1400``, not ``1400.0000``; an empty cell
-    stays empty). Counts are persons = simulated persons / scale, so they are whole exactly when 1/scale is
-    a whole number (scale 0.005, 0.01, 0.02...); at other scales, or for means and money that are not
-    whole, the 4 decimals stay.
+    The rule for numbers: floats are written with ``float_format`` (4 decimals), except a float column whose
+    values are all whole numbers (up to floating-point noise: 7 / 0.005 is 1400.0000000000002): it is written
+    as integers (``1400``, not ``1400.0000``; an empty cell stays empty). Counts are persons = simulated
+    persons / scale, so they are whole exactly when 1/scale is a whole number (scale 0.005, 0.01, 0.02...); at
+    other scales, or for means and money that are not whole, the decimals stay.
     """
     return _whole_floats_as_integers(df).to_csv(index=False, float_format=float_format, lineterminator="\n").encode()
 
@@ -77,13 +77,15 @@ def _whole_floats_as_integers(df):
         values = df[col]
         if values.dtype.kind != "f":
             continue
-        rounded = values.round(4)
-        finite = rounded.dropna()
-        if not len(finite) or not np.isfinite(finite).all() or (finite.abs() >= 2**53).any() or (finite % 1 != 0).any():
+        finite = values.dropna()
+        if not len(finite) or not np.isfinite(finite).all() or (finite.abs() >= 2**53).any():
+            continue
+        whole = finite.round()
+        if ((finite - whole).abs() > 1e-9 * np.maximum(1.0, finite.abs())).any():
             continue
         if out is None:
             out = df.copy()
-        out[col] = rounded.astype("Int64" if rounded.isna().any() else "int64")
+        out[col] = values.round().astype("Int64" if values.isna().any() else "int64")
     return df if out is None else out
 
 

@@ -181,3 +181,16 @@ def test_counts_are_written_as_whole_numbers(history_out):
         values = [r[col] for r in rows]
         if any("." in v for v in values):
             assert any(not v.endswith(".0000") for v in values), col
+
+
+def test_the_csv_rule_for_numbers():
+    """One CSV writer: whole-number columns as integers (up to floating-point noise), others keep their decimals."""
+    import numpy as np
+
+    from simulation.files import to_csv_bytes
+
+    df = pd.DataFrame({"persons": [7 / 0.005, 200.0], "mean": [1.5, 2.0], "gap": [np.nan, 3.0], "tiny": [1e-5, 2e-5],
+                       "name": ["a", "b"]})
+    assert to_csv_bytes(df).decode().splitlines() == ["persons,mean,gap,tiny,name", "1400,1.5000,,0.0000,a",
+                                                      "200,2.0000,3,0.0000,b"]
+    assert to_csv_bytes(df, float_format="%.6g").decode().splitlines()[1] == "1400,1.5,,1e-05,a"
