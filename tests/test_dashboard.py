@@ -105,7 +105,7 @@ def test_levers_apply_from_the_policy_date(app):
         app.apply_levers(base, stca_everywhere=True)
 
 
-def test_a_run_is_built_and_stepped_through_simulate(app, monkeypatch):
+def test_a_run_is_built_and_stepped_through_simulate(app, monkeypatch, short_pair):
     """build_run runs the history to the rule date, step_run one month more; same rules, same run as the file."""
     calls = []
     real = app.simulate
@@ -115,8 +115,8 @@ def test_a_run_is_built_and_stepped_through_simulate(app, monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(app, "simulate", spy)
-    monkeypatch.setattr(app, "scenario_path", lambda: REPO_ROOT / "scenarios" / "protocol_2023.toml")
-    run = app.build_run(app.lever_defaults(app.base_scenario()), seed=1, scale=0.002, month="2023-03")
+    monkeypatch.setattr(app, "scenario_path", lambda: short_pair[0])
+    run = app.build_run(app.lever_defaults(app.base_scenario()), seed=1, scale=0.004, month="2023-03")
     assert run.month == "2023-03" and str(calls[0]) == "2023-03-01" and str(calls[1]) == "2023-04-01"
     run = app.step_run(run)
     assert run.month == "2023-04"

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list scenario files with their descriptions")
     lst.add_argument("--dir", type=Path, default=REPO_ROOT / "scenarios", help="folder of scenario files")
 
-    dash = sub.add_parser("dashboard", help="start the interactive dashboard (Mesa SolaraViz) in a local web server")
+    dash = sub.add_parser("dashboard", help="start the interactive dashboard (a web page driving the model) in a local web server")
     dash.add_argument("scenario", type=Path, nargs="?", default=None,
                       help="scenario file (TOML) to start from (default: scenarios/protocol_2023.toml)")
     dash.add_argument("--port", type=_positive_int("--port"), default=8765, help="port to listen on (default 8765)")
