@@ -127,27 +127,37 @@ def _drawn(ax, fig):
     return top, boxes
 
 
-def test_marker_labels_sit_above_the_data_and_never_overlap_or_cross_a_line():
-    markers = [Marker(dt.date(y, m, d), text) for y, m, d, text in (
-        (2020, 3, 21, "COVID-19 direct-backs"), (2021, 11, 21, "COVID-19 direct-backs end"),
-        (2022, 6, 30, "Transfers out of Quebec"), (2023, 3, 25, "Additional Protocol"),
-        (2023, 10, 10, "15,000 humanitarian places"), (2024, 2, 29, "Visa for Mexicans"),
-        (2024, 10, 10, "15,000 humanitarian places end"))]
-    fig, ax = plt.subplots(figsize=(10, 4))
+HISTORY_MARKERS = ((2020, 3, 21, "COVID-19 direct-backs"), (2021, 11, 21, "COVID-19 direct-backs end"),
+                   (2022, 6, 30, "Transfers out of Quebec"), (2023, 3, 25, "Additional Protocol"))
+
+
+@pytest.mark.parametrize("size, last, extra", [
+    ((10, 4), dt.date(2025, 1, 1), ((2023, 10, 10, "15,000 humanitarian places"), (2024, 2, 29, "Visa for Mexicans"),
+                                    (2024, 10, 10, "15,000 humanitarian places end"))),
+    # the backtest figure, where labels measured at 100 dpi overlapped once saved at 130 dpi
+    ((11, 4.8), dt.date(2025, 8, 1), ((2024, 1, 1, "Humanitarian pathway admissions"), (2024, 2, 29, "Visa for Mexicans"))),
+])
+def test_marker_labels_sit_above_the_data_and_never_overlap_or_cross_a_line(size, last, extra):
+    markers = [Marker(dt.date(y, m, d), text) for y, m, d, text in HISTORY_MARKERS + extra]
+    fig, ax = plt.subplots(figsize=size)
     ax.plot([dt.date(2017, 1, 15), dt.date(2024, 12, 15)], [0, 1])
-    ax.set_xlim(dt.date(2017, 1, 1), dt.date(2025, 1, 1))
+    ax.set_xlim(dt.date(2017, 1, 1), last)
+    ax.set_ylabel("persons intercepted per month")
+    ax.legend(["simulated"], loc="upper left", bbox_to_anchor=(0, -0.08))
     fig.tight_layout()
     rows = draw_markers(ax, markers)
     assert rows >= 2
-    top, boxes = _drawn(ax, fig)
-    assert len(boxes) == len(markers)
-    assert all(b.y0 >= top for b in boxes)  # above the plotting area: never on the data
-    for a, b in itertools.combinations(boxes, 2):
-        assert not a.overlaps(b)
-    xs = [ax.transData.transform((mdates.date2num(m.day), 0))[0] for m in markers]
-    for i, j in itertools.permutations(range(len(markers)), 2):
-        if boxes[i].y0 > boxes[j].y0:  # marker i's line rises past label j's row
-            assert not boxes[j].x0 < xs[i] < boxes[j].x1, (markers[i].label, markers[j].label)
+    for dpi in (100, 130):  # as laid out, and as saved (save_figure writes PNGs at 130 dpi: text hints wider)
+        fig.set_dpi(dpi)
+        top, boxes = _drawn(ax, fig)
+        assert len(boxes) == len(markers)
+        assert all(b.y0 >= top for b in boxes)  # above the plotting area: never on the data
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b)
+        xs = [ax.transData.transform((mdates.date2num(m.day), 0))[0] for m in markers]
+        for i, j in itertools.permutations(range(len(markers)), 2):
+            if boxes[i].y0 > boxes[j].y0:  # marker i's line rises past label j's row
+                assert not boxes[j].x0 < xs[i] < boxes[j].x1, (dpi, markers[i].label, markers[j].label)
     # the last label ends at the right edge of the plot rather than running off it
     right = ax.get_window_extent(fig.canvas.get_renderer()).x1
     assert max(b.x1 for b in boxes) <= right + 2

@@ -16,7 +16,7 @@ from ..calendar import add_months, parse_date
 from ..experiments.calibration import parse_fit
 from ..experiments.validation import Backtest, observed_locations, run_backtest
 from ..files import save_figure, write_atomic
-from .plots import change_labels, draw_markers, markers_from_changes, month_dates, plt, style_time_axis, title
+from .plots import change_labels, draw_markers, frame_months, markers_from_changes, month_dates, plt, style_time_axis, title
 
 
 def backtest(history, out, reps: int = 10, scale: float | None = None, master_seed: int = 1,
@@ -39,8 +39,7 @@ def write_backtest_report(bt: Backtest, docs: Path | None = None, origins: list[
     from ..scenario import load_scenario
 
     labels = change_labels(load_scenario(bt.history_path))
-    backtest_plot(bt.replications, bt.fit, bt.changes, plots / "interceptions_quebec", "Quebec, RCMP interceptions",
-                  labels=labels)
+    backtest_plot(bt.replications, bt.fit, bt.changes, plots / "interceptions_quebec", "Quebec", labels=labels)
     series_plot(bt.replications, bt.fit, plots / "claims_quebec")
     irb_plot(bt.replications, plots / "irb_pending")
     ppc_plot(bt.replications, bt.fit, plots / "posterior_predictive")
@@ -118,6 +117,7 @@ def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title_text: 
     _observed_vs_simulated(ax, q, obs, fitted, "observed (RCMP)")
     ax.fill_between([], [], [], color="#f3e6d6", label="months not fitted")
     dates = month_dates(q.index)
+    frame_months(ax, list(q.index))
     style_time_axis(ax, "persons intercepted per month")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
     fig.tight_layout()
