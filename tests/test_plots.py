@@ -106,7 +106,7 @@ def test_markers_are_dated_plain_words():
     options = [small_scenario(n) for n in ("no_protocol", "protocol_2023", "suspend_stca")]
     several = [m.label for m in policy_markers(options, dt.date(2021, 3, 1), dt.date(2025, 12, 31), dt.date(2023, 3, 25))]
     assert "Options take effect, 25 Mar 2023" in several
-    assert "Humanitarian pathway admissions (some options), 1 Jan 2024" in several
+    assert "Humanitarian pathway (some options), 1 Jan 2024" in several
     assert not any("Additional Protocol" in m or "STCA suspended" in m for m in several)  # on the options' date
 
 
