@@ -2,12 +2,13 @@
 # make test  : build .venv if needed, then the whole test suite
 # make bench : build .venv if needed, then the benchmarks (table in benchmarks/results/; see docs/performance.md)
 # make baseline : rewrite tests/baseline.json (the regression baseline) after an intended change, and print the diff
+# make docs  : build .venv if needed, then execute the notebooks and render them to HTML in docs/notebooks/ (not committed)
 PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench baseline clean
+.PHONY: run test bench baseline docs clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "bordersim needs Python 3.12 or newer; found " + sys.version.split()[0] + " at $(PYTHON). Set PYTHON=/path/to/python3.12")'
@@ -41,6 +42,9 @@ baseline: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+docs: $(STAMP)
+	$(BIN)/python -m simulation.present.notebooks notebooks/*.ipynb --out docs/notebooks
 
 clean:
 	rm -rf $(VENV) results

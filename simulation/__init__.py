@@ -29,8 +29,18 @@ _API = {
     "backtest": "simulation.present.validation_report",
     "ard": "simulation.experiments.validation",
     "observed_interceptions": "simulation.experiments.validation",
+    # presentation: the bundled scenarios from any folder, and the one palette, option order and labels
+    "bundled_scenario": "simulation.present.bundled",
+    "bundled_scenarios": "simulation.present.bundled",
+    "option_colours": "simulation.present.style",
+    "option_label": "simulation.present.style",
+    "option_order": "simulation.present.style",
+    "route_colours": "simulation.present.style",
+    "column_label": "simulation.core.columns",
+    "AxisFormat": "simulation.present.style",
 }
-_RENAMED = {"observed_interceptions": "observed_locations"}
+_RENAMED = {"observed_interceptions": "observed_locations", "option_colours": "colours", "route_colours": "ROUTE_COLOURS",
+            "column_label": "label"}
 
 __all__ = sorted(_API) + ["__version__"]
 

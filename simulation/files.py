@@ -58,8 +58,35 @@ def write_json(path: Path, obj) -> None:
 
 
 def to_csv_bytes(df, float_format: str = "%.4f") -> bytes:
-    """CSV with a fixed float format, so the same table gives the same bytes."""
-    return df.to_csv(index=False, float_format=float_format, lineterminator="\n").encode()
+    """CSV with a fixed float format, so the same table gives the same bytes.
+
+    The rule for numbers: floats are written with ``float_format`` (4 decimals), except a float column whose
+    values are all whole numbers (up to floating-point noise: 7 / 0.005 is 1400.0000000000002): it is written
+    as integers (``1400``, not ``1400.0000``; an empty cell stays empty). Counts are persons = simulated
+    persons / scale, so they are whole exactly when 1/scale is a whole number (scale 0.005, 0.01, 0.02...); at
+    other scales, or for means and money that are not whole, the decimals stay.
+    """
+    return _whole_floats_as_integers(df).to_csv(index=False, float_format=float_format, lineterminator="\n").encode()
+
+
+def _whole_floats_as_integers(df):
+    import numpy as np
+
+    out = None
+    for col in df.columns:
+        values = df[col]
+        if values.dtype.kind != "f":
+            continue
+        finite = values.dropna()
+        if not len(finite) or not np.isfinite(finite).all() or (finite.abs() >= 2**53).any():
+            continue
+        whole = finite.round()
+        if ((finite - whole).abs() > 1e-9 * np.maximum(1.0, finite.abs())).any():
+            continue
+        if out is None:
+            out = df.copy()
+        out[col] = values.round().astype("Int64" if values.isna().any() else "int64")
+    return df if out is None else out
 
 
 def save_figure(fig, path: Path, formats: tuple[str, ...] = ("png", "svg"), dpi: int = 130) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import stat
 import tomllib
@@ -12,6 +13,7 @@ import pytest
 
 from simulation.present.cli import main
 from simulation.data import REPO_ROOT
+from simulation.scenario import load_scenario
 
 REQUIRED_COLUMNS = [
     "month", "scenario", "seed", "roxham_crossings", "other_irregular_crossings", "port_claims", "port_turnbacks",
@@ -53,7 +55,9 @@ def test_monthly_csv(history_out):
     df = pd.read_csv(history_out[1] / "monthly.csv")
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     assert missing == []
-    assert len(df) == 8 * 12 + 7 and df["month"].iloc[0] == "2017-01" and df["month"].iloc[-1] == "2025-07"
+    window = load_scenario(REPO_ROOT / "scenarios" / "history.toml").time  # the history's months, whatever they are
+    months = pd.period_range(window.start, window.end, freq="M").strftime("%Y-%m").tolist()
+    assert df["month"].tolist() == months
     assert (df["scenario"] == "history").all() and (df["seed"] == 1).all()
     assert not df.isna().any().any()
 
@@ -101,7 +105,8 @@ def test_validate_prints_the_resolved_scenario(at_repo_root, capsys):
     doc = tomllib.loads(out)
     assert doc["scenario"]["name"] == "suspend_stca"
     assert "extends" not in doc["scenario"]
-    assert doc["time"] == {"start": "2017-01", "end": "2026-12"}  # inherited from protocol_2023
+    protocol = load_scenario(REPO_ROOT / "scenarios" / "protocol_2023.toml").time
+    assert doc["time"] == {"start": protocol.start, "end": protocol.end}  # inherited from protocol_2023
     names = [c["name"] for c in doc["policy"]["change"]]
     assert "covid_direct_back" in names and "suspend_stca_2023" in names  # inherited from history, and its own
     # and the timeline of rules in force
@@ -123,3 +128,69 @@ def test_outputs_follow_the_umask(tmp_path, at_repo_root):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "h").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "h" / "monthly.csv").stat().st_mode) == 0o644
+
+
+def test_version(capsys):
+    from simulation import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"bordersim {__version__}"
+
+
+def test_a_misspelt_scenario_gets_a_suggestion_and_a_pointer_to_list(at_repo_root, capsys):
+    assert main(["validate", "scenarios/protcol_2023.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "file not found" in err and "bordersim list" in err
+    assert "Did you mean scenarios/protocol_2023.toml?" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_scale_too_small_to_mean_anything_is_refused(tmp_path, at_repo_root, capsys):
+    out = tmp_path / "tiny"
+    assert main(["run", "scenarios/history.toml", "--scale", "0.0000001", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "simulates 0 persons" in err and "--allow-tiny" in err and not out.exists()
+    assert main(["compare", "scenarios/no_protocol.toml", "scenarios/protocol_2023.toml", "--scale", "0.0001",
+                 "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "for no_protocol, fewer than 1,000" in err and re.search(r"use --scale 0\.000\d+ or more", err)
+
+
+def test_a_tiny_run_with_allow_tiny_runs_quietly(tmp_path, at_repo_root, capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no matplotlib warning leaks out of an empty run
+        code = main(["run", "scenarios/history.toml", "--scale", "0.0000001", "--out", str(tmp_path / "t"),
+                     "--allow-tiny", "--quiet"])
+    assert code == 0 and (tmp_path / "t" / "plots" / "crossings_by_route.png").is_file()
+
+
+def test_counts_are_written_as_whole_numbers(history_out):
+    """At scale 0.002 every simulated person is 500 persons: counts are whole and written without decimals
+    (expected deaths, which are fractions, keep their 4 decimals)."""
+    text = (history_out[1] / "monthly.csv").read_text().splitlines()
+    header = text[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in text[1:]]
+    for col in ("roxham_crossings", "port_claims", "claims_in_canada", "quebec_shelter_population"):
+        assert all("." not in r[col] for r in rows), col
+    assert any("." in r["deaths_expected"] for r in rows)
+    # a column is written with decimals only if one of its values is not whole
+    for col in header[3:]:
+        values = [r[col] for r in rows]
+        if any("." in v for v in values):
+            assert any(not v.endswith(".0000") for v in values), col
+
+
+def test_the_csv_rule_for_numbers():
+    """One CSV writer: whole-number columns as integers (up to floating-point noise), others keep their decimals."""
+    import numpy as np
+
+    from simulation.files import to_csv_bytes
+
+    df = pd.DataFrame({"persons": [7 / 0.005, 200.0], "mean": [1.5, 2.0], "gap": [np.nan, 3.0], "tiny": [1e-5, 2e-5],
+                       "name": ["a", "b"]})
+    assert to_csv_bytes(df).decode().splitlines() == ["persons,mean,gap,tiny,name", "1400,1.5000,,0.0000,a",
+                                                      "200,2.0000,3,0.0000,b"]
+    assert to_csv_bytes(df, float_format="%.6g").decode().splitlines()[1] == "1400,1.5,,1e-05,a"

@@ -28,7 +28,7 @@ def pair_run(tmp_path_factory):
     """One small two-option ensemble, shared by the tests that only read it (and as the uninterrupted run)."""
     out = tmp_path_factory.mktemp("pair")
     summary, differences, result = compare([NO_PROTOCOL, PROTOCOL], out, reference="no_protocol", reps=REPS,
-                                           master_seed=SEED, scale=SCALE, workers=2)
+                                           master_seed=SEED, scale=SCALE, workers=2, plots=False)
     assert not result.failures
     return out, summary, differences
 
@@ -78,14 +78,12 @@ def test_differences_are_paired_per_replication(pair_run):
     assert row["p05"] == pytest.approx(np.quantile(paired, 0.05))
 
 
-def test_plots_and_report_are_written(pair_run):
+def test_report_is_written(pair_run):
+    """The report's content and its figures are checked in test_report.py (on a shorter comparison)."""
     out, *_ = pair_run
-    for name in ("overview", "outcomes", "route_shares", "timeseries_irregular_crossings", "timeseries_irb_backlog_end"):
-        for ext in ("png", "svg"):
-            assert (out / "plots" / f"{name}.{ext}").stat().st_size > 5000
     text = (out / "report.md").read_text()
     assert "no_protocol" in text and "protocol_2023" in text and "replication seeds" in text
-    assert "![Overview](plots/overview.png)" in text
+    assert (out / "report.html").is_file() and not (out / "plots").exists()
 
 
 def test_report_rebuilds_the_same_summary_without_rerunning(pair_run, tmp_path):

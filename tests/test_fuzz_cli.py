@@ -106,9 +106,9 @@ def template(tmp_path_factory) -> Path:
     try:
         sink = io.StringIO()
         with redirect_stdout(sink), redirect_stderr(sink):
-            assert main(["run", "tiny.toml", "--out", "runfolder", "--quiet", "--no-plots"]) == 0
+            assert main(["run", "tiny.toml", "--out", "runfolder", "--quiet", "--no-plots", "--allow-tiny"]) == 0
             assert main(["compare", "tiny.toml", "tiny_ref.toml", "--out", "cmpfolder", "--reps", "1", "--workers", "1",
-                         "--quiet", "--no-plots"]) == 0
+                         "--quiet", "--no-plots", "--allow-tiny"]) == 0
     finally:
         os.chdir(cwd)
     # a run folder with plots/ (made without drawing them: seconds saved) where the user then added a picture:
@@ -371,12 +371,13 @@ def argvs(draw) -> list[str]:
     # the flags that make a run expensive are always given (cheap or bad values); the others now and then
     if command == "run":
         units = [[v.path(RUNNABLE)], out, v.flag("--seed", SEED), v.flag("--scale", SCALE), v.switch("--force"), quiet,
-                 v.switch("--no-plots", 0.8)]
+                 v.switch("--no-plots", 0.8), v.switch("--allow-tiny", 0.8)]
     elif command == "compare":
         files = [v.path(RUNNABLE) for _ in range(draw(st.integers(0 if v.rate else 1, 3)))]
         units = [files, out, ["--reps", v.value(REPS)], ["--workers", v.value(WORKERS)], v.flag("--seed", SEED),
                  v.flag("--scale", SCALE), v.flag("--reference", REFERENCE, 0.3), v.flag("--executor", (["local"], ["dask2"]), 0.2),
-                 v.flag("--scheduler", (["tcp://127.0.0.1:1"], ["x"]), 0.1), quiet, ["--no-plots"]]
+                 v.flag("--scheduler", (["tcp://127.0.0.1:1"], ["x"]), 0.1), quiet, ["--no-plots"],
+                 v.switch("--allow-tiny", 0.8)]
     elif command == "report":
         units = [[v.path((["cmpfolder"], OUTS[0] + OUTS[1]))], ["--no-plots"]]
     elif command == "calibrate":
@@ -501,11 +502,13 @@ def _temporary(rel: str) -> bool:
 # Besides the random examples, commands on their way to success (the random ones are mostly refused): in CI the
 # cheap ones (calibrate, backtest, sensitivity and discover succeed in tests/test_output_folders.py; here they
 # would add seconds of imports and plots), all of them when exploring
-SUCCESSES = [
-    ["run", "bundled/gen.toml", "--out", "out/sub", "--quiet"],
-    ["run", "tiny.toml", "--out", "runfolder", "--seed", "2", "--force", "--quiet", "--no-plots"],
-    ["compare", "tiny.toml", "bundled/gen.toml", "--out", "out", "--reps", "1", "--workers", "1", "--quiet", "--no-plots"],
-    ["compare", "tiny.toml", "tiny_ref.toml", "--out", "cmpfolder", "--reps", "1", "--workers", "1", "--quiet", "--no-plots"],
+SUCCESSES = [  # (the runs here simulate a few hundred persons: --allow-tiny)
+    ["run", "bundled/gen.toml", "--out", "out/sub", "--quiet", "--allow-tiny"],
+    ["run", "tiny.toml", "--out", "runfolder", "--seed", "2", "--force", "--quiet", "--no-plots", "--allow-tiny"],
+    ["compare", "tiny.toml", "bundled/gen.toml", "--out", "out", "--reps", "1", "--workers", "1", "--quiet", "--no-plots",
+     "--allow-tiny"],
+    ["compare", "tiny.toml", "tiny_ref.toml", "--out", "cmpfolder", "--reps", "1", "--workers", "1", "--quiet", "--no-plots",
+     "--allow-tiny"],
     ["report", "cmpfolder", "--no-plots"],
     ["calibrate", "tiny.toml", "--out", "emptydir", "--fit", "2023-02:2023-03", "--population", "2", "--generations", "1",
      "--workers", "1", "--docs", "docs/new.md", "--quiet"],

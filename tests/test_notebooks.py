@@ -40,3 +40,14 @@ def test_notebook_uses_only_the_public_api(path):
     private = re.findall(r"^\s*(?:from|import)\s+(simulation\.\w+)", source, flags=re.M)
     assert not private, f"{path.name} imports {private}; use 'from simulation import ...' (the public API)"
     assert re.search(r"^from simulation import ", source, flags=re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_from_any_folder_and_uses_the_shared_style(path):
+    """Bundled scenarios come through the package (bundled_scenario), never from a path relative to the current
+    folder; colours come from the shared palette, not from hard-coded or default cycles."""
+    nb = json.loads(path.read_text())
+    source = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "Path.cwd()" not in source and not re.search(r"[\"'/]scenarios[/\"']", source)
+    assert "bundled_scenario" in source
+    assert not re.search(r"color=\"#(?!000000)[0-9a-fA-F]{6}\"", source.replace("#E69F00", "#000000"))

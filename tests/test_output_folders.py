@@ -46,7 +46,7 @@ extends = "tiny.toml"
 name = "additional_protocol_2023"
 enabled = false
 """
-FAST = ["--quiet", "--no-plots"]
+FAST = ["--quiet", "--no-plots"]  # run and compare also take --allow-tiny: these runs simulate a few hundred persons
 
 
 @pytest.fixture
@@ -88,8 +88,8 @@ def tree(folder: Path) -> dict[str, bytes | None]:
 
 # every command with --out, with arguments that make it cheap (it is refused before it runs anyway)
 COMMANDS = {
-    "run": ["run", "tiny.toml", *FAST],
-    "compare": ["compare", "tiny.toml", "tiny_ref.toml", "--reps", "1", "--workers", "1", *FAST],
+    "run": ["run", "tiny.toml", *FAST, "--allow-tiny"],
+    "compare": ["compare", "tiny.toml", "tiny_ref.toml", "--reps", "1", "--workers", "1", *FAST, "--allow-tiny"],
     "calibrate": ["calibrate", "tiny.toml", "--fit", "2023-02:2023-03", "--population", "2", "--generations", "1",
                   "--workers", "1", "--quiet"],
     "backtest": ["backtest", "--scenario", "tiny.toml", "--reps", "1", "--workers", "1", "--quiet"],
@@ -121,7 +121,7 @@ def test_a_plain_file_at_out_survives(command, sandbox, capsys):
 
 def test_compare_out_file_exits_2_without_a_traceback(sandbox, capsys):
     (sandbox / "out").write_bytes(b"\x00\x01")
-    refused(["compare", "tiny.toml", "tiny_ref.toml", "--reps", "1", "--workers", "1", *FAST, "--out", "out"], capsys,
+    refused(["compare", "tiny.toml", "tiny_ref.toml", "--reps", "1", "--workers", "1", *FAST, "--allow-tiny", "--out", "out"], capsys,
             "--out out", "is a file")
     assert (sandbox / "out").read_bytes() == b"\x00\x01"
 
@@ -130,18 +130,18 @@ def test_force_on_a_foreign_folder_still_refuses(sandbox, capsys):
     out = sandbox / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    refused(["run", "tiny.toml", *FAST, "--force", "--out", out], capsys, "notes.txt")
+    refused(["run", "tiny.toml", *FAST, "--allow-tiny", "--force", "--out", out], capsys, "notes.txt")
     assert tree(out) == {"notes.txt": b"mine"}
 
 
 def test_force_replaces_a_bordersim_run_folder(sandbox, capsys):
     out = sandbox / "out"
-    assert cli(["run", "tiny.toml", *FAST, "--seed", "1", "--out", out], capsys)[0] == 0
+    assert cli(["run", "tiny.toml", *FAST, "--allow-tiny", "--seed", "1", "--out", out], capsys)[0] == 0
     first = (out / "run.json").read_text()
     # without --force another run is not written over it
-    refused(["run", "tiny.toml", *FAST, "--seed", "2", "--out", out], capsys, "--force")
+    refused(["run", "tiny.toml", *FAST, "--allow-tiny", "--seed", "2", "--out", out], capsys, "--force")
     assert (out / "run.json").read_text() == first
-    assert cli(["run", "tiny.toml", *FAST, "--seed", "2", "--force", "--out", out], capsys)[0] == 0
+    assert cli(["run", "tiny.toml", *FAST, "--allow-tiny", "--seed", "2", "--force", "--out", out], capsys)[0] == 0
     assert '"seed": 2' in (out / "run.json").read_text()
     assert read_mark(out)["command"] == "run"
     assert sorted(p.name for p in sandbox.iterdir()) == ["out", "tiny.toml", "tiny_ref.toml"]  # nothing left beside it
@@ -150,20 +150,20 @@ def test_force_replaces_a_bordersim_run_folder(sandbox, capsys):
 def test_force_keeps_a_users_file_inside_a_subfolder_of_a_run(sandbox, capsys):
     """Regression: --force replaced the whole folder, plots/ included, losing a file the user put there."""
     out = sandbox / "out"
-    assert cli(["run", "tiny.toml", "--quiet", "--out", out], capsys)[0] == 0
+    assert cli(["run", "tiny.toml", "--quiet", "--allow-tiny", "--out", out], capsys)[0] == 0
     (out / "plots" / "my_annotated.png").write_bytes(b"mine")
     before = tree(out)
-    refused(["run", "tiny.toml", "--quiet", "--seed", "2", "--force", "--out", out], capsys, "plots/my_annotated.png")
+    refused(["run", "tiny.toml", "--quiet", "--allow-tiny", "--seed", "2", "--force", "--out", out], capsys, "plots/my_annotated.png")
     assert tree(out) == before
 
 
 def test_force_does_not_delete_a_users_dot_old_folder_beside_out(sandbox, capsys):
     """Regression: the old folder was moved to '.NAME.old' and deleted, whatever was there before."""
     out = sandbox / "out"
-    assert cli(["run", "tiny.toml", *FAST, "--out", out], capsys)[0] == 0
+    assert cli(["run", "tiny.toml", *FAST, "--allow-tiny", "--out", out], capsys)[0] == 0
     (sandbox / ".out.old").mkdir()
     (sandbox / ".out.old" / "keep.txt").write_text("keep")
-    assert cli(["run", "tiny.toml", *FAST, "--seed", "2", "--force", "--out", out], capsys)[0] == 0
+    assert cli(["run", "tiny.toml", *FAST, "--allow-tiny", "--seed", "2", "--force", "--out", out], capsys)[0] == 0
     assert (sandbox / ".out.old" / "keep.txt").read_text() == "keep"
     assert sorted(p.name for p in sandbox.iterdir()) == [".out.old", "out", "tiny.toml", "tiny_ref.toml"]
 
@@ -172,7 +172,7 @@ def test_force_on_another_commands_folder_refuses(sandbox, capsys):
     out = sandbox / "out"
     assert cli(COMMANDS["compare"] + ["--out", out], capsys)[0] == 0
     before = tree(out)
-    refused(["run", "tiny.toml", *FAST, "--force", "--out", out], capsys, "bordersim compare", "not of 'bordersim run'")
+    refused(["run", "tiny.toml", *FAST, "--allow-tiny", "--force", "--out", out], capsys, "bordersim compare", "not of 'bordersim run'")
     assert tree(out) == before
 
 
@@ -235,7 +235,7 @@ def test_dotdot_after_a_missing_folder_in_docs_is_refused(sandbox, capsys):
 
 def test_dotdot_through_existing_folders_is_fine(sandbox, capsys):
     (sandbox / "a").mkdir()
-    assert cli(["run", "tiny.toml", *FAST, "--out", "a/../out"], capsys)[0] == 0
+    assert cli(["run", "tiny.toml", *FAST, "--allow-tiny", "--out", "a/../out"], capsys)[0] == 0
     assert read_mark(sandbox / "out")["command"] == "run"
 
 
@@ -257,7 +257,7 @@ def test_report_refuses_a_folder_that_is_not_a_compare_folder(kind, words, sandb
         target.mkdir()
         (target / "comparison.json").write_text("{}")  # looks like one, but bordersim did not write it
     elif kind == "run_folder":
-        assert cli(["run", "tiny.toml", *FAST, "--out", target], capsys)[0] == 0
+        assert cli(["run", "tiny.toml", *FAST, "--allow-tiny", "--out", target], capsys)[0] == 0
     elif kind == "compare_folder_with_notes":
         assert cli(COMMANDS["compare"] + ["--out", target], capsys)[0] == 0
         (target / "notes.txt").write_text("mine")
@@ -292,8 +292,8 @@ def test_binary_empty_or_directory_scenario_files_exit_2(kind, words, command, s
         path.write_bytes(b"")
     else:
         path.mkdir()
-    argv = {"run": ["run", path, *FAST, "--out", "out"], "validate": ["validate", path],
-            "compare": ["compare", "tiny.toml", path, *FAST, "--out", "out"]}[command]
+    argv = {"run": ["run", path, *FAST, "--allow-tiny", "--out", "out"], "validate": ["validate", path],
+            "compare": ["compare", "tiny.toml", path, *FAST, "--allow-tiny", "--out", "out"]}[command]
     refused(argv, capsys, "bad.toml", *words)
     assert not (sandbox / "out").exists()
 
@@ -324,8 +324,8 @@ CANNOT_RUN = {
 def test_scenario_values_that_cannot_run_exit_2(kind, command, sandbox, capsys):
     text, words = CANNOT_RUN[kind]
     (sandbox / "bad.toml").write_text(text)
-    argv = {"run": ["run", "bad.toml", *FAST, "--out", "out"],
-            "compare": ["compare", "bad.toml", "--reps", "1", "--workers", "1", *FAST, "--out", "out"]}[command]
+    argv = {"run": ["run", "bad.toml", *FAST, "--allow-tiny", "--out", "out"],
+            "compare": ["compare", "bad.toml", "--reps", "1", "--workers", "1", *FAST, "--allow-tiny", "--out", "out"]}[command]
     before = tree(sandbox)
     refused(argv, capsys, *words)
     assert tree(sandbox) == before  # nothing written, inside or outside --out
@@ -335,13 +335,13 @@ def test_scenario_values_that_cannot_run_exit_2(kind, command, sandbox, capsys):
 def test_compare_scale_override_is_checked_against_the_population(sandbox, capsys):
     (sandbox / "big.toml").write_text('[scenario]\nextends = "tiny.toml"\n[population]\ninitial_us_pool = 1e9\n')
     assert cli(["validate", "big.toml"], capsys)[0] == 0  # 500,000 people at its own scale: fine
-    refused(["compare", "big.toml", "--scale", "1", "--reps", "1", "--workers", "1", *FAST, "--out", "out"], capsys,
+    refused(["compare", "big.toml", "--scale", "1", "--reps", "1", "--workers", "1", *FAST, "--allow-tiny", "--out", "out"], capsys,
             "population.initial_us_pool", "at scale 1")
     assert not (sandbox / "out").exists()
 
 
 def test_seed_beyond_32_bits_exits_2(sandbox, capsys):
-    refused(["compare", "tiny.toml", "--seed", str(2**32), *FAST, "--out", "out"], capsys, "--seed", "out of range")
+    refused(["compare", "tiny.toml", "--seed", str(2**32), *FAST, "--allow-tiny", "--out", "out"], capsys, "--seed", "out of range")
     assert not (sandbox / "out").exists()
 
 
@@ -394,6 +394,6 @@ def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(sandbox):
 
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
     with redirect_stdout(stdout):
-        assert main(["run", "tiny.toml", *FAST, "--out", "out_\udcff"]) == 0
+        assert main(["run", "tiny.toml", *FAST, "--allow-tiny", "--out", "out_\udcff"]) == 0
     stdout.flush()
     assert b"out_\\udcff/monthly.csv" in stdout.buffer.getvalue()

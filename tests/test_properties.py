@@ -363,8 +363,12 @@ def test_validate_a_file_with_an_infinite_pool_exits_2(tmp_path, capsys):
 @PROPS
 @given(x=st.floats(1e4, 9.99e5))
 def test_compact_tick_labels_keep_the_magnitude(x):
-    """Found here: 12,500 was labelled '1.2k' (the divisor was the 1e4 threshold); fixed in simulation/plots.py."""
-    from simulation.present.plots import _compact
+    """Found here: 12,500 was labelled '1.2k' (the divisor was the 1e4 threshold). Now one format per axis
+    (simulation.present.style.AxisFormat): a tick of 10,000 to 999,999 on an axis whose largest tick is
+    below a million is written in thousands, and keeps its magnitude."""
+    from simulation.present.style import AxisFormat
 
-    label = _compact(x)
+    f = AxisFormat()
+    f.set_locs([0.0, x])
+    label = f(x)
     assert label.endswith("k") and float(label[:-1].replace(",", "")) * 1e3 == pytest.approx(x, rel=0.06)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ from ..files import OutputError
 from ..scenario import ScenarioError
 
 EXIT_BAD_INPUT = 2
+#: Fewer simulated persons than this give counts too coarse to mean anything (each stands for 1/scale persons).
+MIN_PERSONS = 1000
 
 
 class BadInput(Exception):
@@ -72,7 +75,10 @@ def _positive_int(flag: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="bordersim", description="Asylum-seeker flows across the Canada-US border under STCA options.")
+    parser.add_argument("--version", action="version", version=f"bordersim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one scenario and write monthly.csv, run.json and plots/")
@@ -91,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the plots")
     run.add_argument("--force", action="store_true", help="rerun even if --out already holds this run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--allow-tiny", action="store_true", help=f"run even if the scale simulates fewer than {MIN_PERSONS:,} persons")
 
     cmp_ = sub.add_parser("compare", help="run an ensemble of several options and compare them (resumable)")
     cmp_.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
@@ -110,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run every option from the start (default: options that share their beginning simulate it "
                            "once per replication and continue from a snapshot; the same results)")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.add_argument("--allow-tiny", action="store_true", help=f"run even if the scale simulates fewer than {MIN_PERSONS:,} persons")
 
     rep = sub.add_parser("report", help="rebuild summary, plots and report.md from a comparison folder, without rerunning")
     rep.add_argument("out", type=Path, help="folder written by 'bordersim compare'")
@@ -158,13 +166,73 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list scenario files with their descriptions")
     lst.add_argument("--dir", type=Path, default=REPO_ROOT / "scenarios", help="folder of scenario files")
 
-    dash = sub.add_parser("dashboard", help="start the interactive dashboard (Mesa SolaraViz) in a local web server")
+    dash = sub.add_parser("dashboard", help="start the interactive dashboard (a web page driving the model) in a local web server")
     dash.add_argument("scenario", type=Path, nargs="?", default=None,
                       help="scenario file (TOML) to start from (default: scenarios/protocol_2023.toml)")
     dash.add_argument("--port", type=_positive_int("--port"), default=8765, help="port to listen on (default 8765)")
     dash.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     _add_sensitivity_parsers(sub)
     return parser
+
+
+def persons_simulated(scenario) -> int:
+    """How many persons a run of ``scenario`` at its scale simulates (the initial pool and every arrival)."""
+    from ..core.people import arrival_schedule
+
+    schedule = arrival_schedule(scenario)
+    return int(schedule.initial.sum() + schedule.counts.sum())
+
+
+def _check_size(scenarios, allow_tiny: bool) -> None:
+    """Refuse a scale at which a run simulates fewer than MIN_PERSONS persons (unless --allow-tiny)."""
+    if allow_tiny:
+        return
+    for sc in scenarios:
+        n = persons_simulated(sc)
+        if n < MIN_PERSONS:
+            least = sc.run.scale * MIN_PERSONS / n if n else None
+            if least:
+                step = 10 ** (math.floor(math.log10(least)) - 1)
+                least = math.ceil(least / step - 1e-9) * step  # up, to two figures: enough persons
+            hint = f"; use --scale {least:.2g} or more" if least and least <= 1 else ""
+            raise BadInput(f"--scale {sc.run.scale:g} simulates {n:,} persons for {sc.name}, fewer than {MIN_PERSONS:,}: "
+                           f"each would stand for {1 / sc.run.scale:,.0f} real people and the counts would mean "
+                           f"nothing{hint} (or pass --allow-tiny)")
+
+
+def _did_you_mean(error: ScenarioError) -> str:
+    """' Did you mean scenarios/protocol_2023.toml?' for a scenario file that is not there, or ''."""
+    import difflib
+
+    path = Path(error.file)
+    if "file not found" not in str(error) or path.exists():
+        return ""
+    folders = [path.parent] if path.parent.is_dir() else []
+    folders.append(REPO_ROOT / "scenarios")
+    candidates = {}
+    for folder in folders:
+        for f in sorted(folder.glob("*.toml")):
+            rel = os.path.relpath(f)
+            candidates.setdefault(f.stem, f if rel.startswith("..") else rel)
+    close = difflib.get_close_matches(path.stem, list(candidates), n=1, cutoff=0.6)
+    return f". Did you mean {candidates[close[0]]}?" if close else ""
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return True  # the server will say what is wrong with the address
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError:
+            return False
+    return True
 
 
 def cmd_run(args) -> int:
@@ -197,6 +265,7 @@ def cmd_run(args) -> int:
     if args.out is None:
         raise BadInput("--out is required (unless --save-state)")
     seed, scale = scenario.run.seed, scenario.run.scale
+    _check_size([scenario], args.allow_tiny)
     claim_output_dir(args.out, "run")  # refuses a file, or a folder with files bordersim did not write
     if not args.force and is_complete(args.out, scenario, seed, scale):
         print(f"{args.out}: already holds this run ({scenario.name}, seed {seed}, scale {scale}); use --force to rerun")
@@ -212,7 +281,7 @@ def cmd_run(args) -> int:
     with staged_directory(args.out, "run") as stage:
         write_run(result, stage)
         if not args.no_plots:
-            run_plots(result.monthly, scenario.rule_changes(), stage / "plots", scenario.name)
+            run_plots(result.monthly, scenario, stage / "plots")
     print(f"{scenario.name}: wrote {args.out}/monthly.csv, run.json" + ("" if args.no_plots else ", plots/"))
     return 0
 
@@ -257,6 +326,12 @@ def cmd_compare(args) -> int:
         _check_runnable(sc, path, args.scale)
     if args.scheduler and args.executor != "dask":
         raise BadInput("--scheduler goes with --executor dask")
+    if args.scale is not None:
+        _check_size([s.model_copy(update={"run": s.run.model_copy(update={"scale": args.scale})}) for s in scenarios],
+                    args.allow_tiny)
+    else:
+        _check_size([s.model_copy(update={"run": s.run.model_copy(update={"scale": scenarios[0].run.scale})})
+                     for s in scenarios], args.allow_tiny)
     summary, _, result = compare(
         scenarios, args.out, reference=args.reference, reps=args.reps, master_seed=args.seed, scale=args.scale,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=not args.quiet,
@@ -418,6 +493,9 @@ def cmd_dashboard(args) -> int:
     if args.scenario is not None:
         load_scenario(args.scenario)  # a bad file fails here, with the usual one-line message
         env["BORDERSIM_SCENARIO"] = str(args.scenario.resolve())  # read by simulation/app.py
+    if not _port_free(args.host, args.port):
+        raise BadInput(f"--port {args.port}: already in use on {args.host} (another dashboard or server is listening); "
+                       "stop it or choose another --port")
     app = Path(__file__).with_name("app.py")
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port), "--production"]
     print(f"bordersim: dashboard on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
@@ -577,7 +655,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, DataError, BadInput, EnsembleError, CalibrationError, OutputError) as e:
+    except ScenarioError as e:
+        _error(f"{e}{_did_you_mean(e)}")
+        return EXIT_BAD_INPUT
+    except (DataError, BadInput, EnsembleError, CalibrationError, OutputError) as e:
         _error(str(e))
         return EXIT_BAD_INPUT
     except PermissionError as e:

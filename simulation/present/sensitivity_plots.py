@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter
 
 from ..core.columns import OUTCOME_BY_NAME
 from ..experiments.discovery import DiscoveryResult
 from ..experiments.sensitivity import Parameter, SensitivityResult
 from ..files import save_figure
 from .plots import plt
+from .style import OKABE_ITO, AxisFormat
 
 
 def plot_sensitivity(result: SensitivityResult) -> list[Path]:
@@ -23,14 +23,6 @@ def plot_sensitivity(result: SensitivityResult) -> list[Path]:
         written += plot_indices(result.indices, result.method, outcome, result.params, result.out / "plots" / outcome,
                                 result.subtitle)
     return written
-
-
-def _tick(x, _pos=None) -> str:
-    """Tick labels: 12.5k, 3.2M, 1.5bn; small numbers as they are (expected deaths are fractions)."""
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"{x / size:,.1f}".rstrip("0").rstrip(".") + suffix
-    return f"{x:.3g}"
 
 
 def _label(key: str, params: list[Parameter]) -> str:
@@ -50,17 +42,17 @@ def plot_indices(indices: pd.DataFrame, method: str, outcome: str, params: list[
     y = np.arange(len(wide))
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(wide) + 2.2))
     if method == "morris":
-        ax.barh(y, wide["mu_star"], xerr=wide["mu_star_conf"].fillna(0), color="#d95f02", capsize=2,
+        ax.barh(y, wide["mu_star"], xerr=wide["mu_star_conf"].fillna(0), color=OKABE_ITO["vermillion"], capsize=2,
                 error_kw={"lw": 0.8}, label="μ*: mean |elementary effect|, bar: 95% CI")
         ax.plot(wide["sigma"], y, "D", mfc="none", mec="0.25", ms=4, label="σ: spread of the effects (interactions, non-linearity)")
         ax.set_xlabel(f"change in {m.unit} over the parameter's range")
-        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.xaxis.set_major_formatter(AxisFormat(money=m.unit == "CAD"))
         ax.set_xlim(left=0)
     else:
         h = 0.38
-        ax.barh(y + h / 2, wide["ST"], height=h, xerr=wide["ST_conf"].fillna(0), color="#7570b3", capsize=2,
+        ax.barh(y + h / 2, wide["ST"], height=h, xerr=wide["ST_conf"].fillna(0), color=OKABE_ITO["blue"], capsize=2,
                 error_kw={"lw": 0.8}, label="ST: total effect, bar: 95% CI")
-        ax.barh(y - h / 2, wide["S1"], height=h, xerr=wide["S1_conf"].fillna(0), color="#1b9e77", capsize=2,
+        ax.barh(y - h / 2, wide["S1"], height=h, xerr=wide["S1_conf"].fillna(0), color=OKABE_ITO["sky_blue"], capsize=2,
                 error_kw={"lw": 0.8}, label="S1: first-order effect, bar: 95% CI")
         ax.set_xlabel("share of the outcome's variance")
         ax.axvline(0, color="0.5", lw=0.8)
@@ -92,7 +84,7 @@ def plot_discovery(table, boxes, box, params, limits, out_dir: Path, title: str,
     nres = [int(np.sum((b.low > lows) | (b.high < highs))) for b in boxes]
     sc = ax.scatter([b.coverage for b in boxes], [b.density for b in boxes], c=nres, cmap="viridis", s=18)
     ax.plot([b.coverage for b in boxes], [b.density for b in boxes], color="0.7", lw=0.8, zorder=0)
-    ax.scatter([box.coverage], [box.density], s=120, facecolors="none", edgecolors="#d95f02", lw=2, label="box reported")
+    ax.scatter([box.coverage], [box.density], s=120, facecolors="none", edgecolors=OKABE_ITO["vermillion"], lw=2, label="box reported")
     fig.colorbar(sc, ax=ax, label="parameters restricted")
     ax.set_xlabel("coverage (share of all cases inside the box)")
     ax.set_ylabel("density (share of the box that are cases)")
@@ -105,9 +97,9 @@ def plot_discovery(table, boxes, box, params, limits, out_dir: Path, title: str,
     xi, yi = (next(j for j, p in enumerate(params) if p.key == n) for n in names)
     case = table["case"].to_numpy()
     ax.scatter(table[names[0]][~case], table[names[1]][~case], s=14, color="0.65", label=f"cut by {cut:.0%} or more")
-    ax.scatter(table[names[0]][case], table[names[1]][case], s=18, color="#d95f02", label=f"not cut by {cut:.0%} (case)")
+    ax.scatter(table[names[0]][case], table[names[1]][case], s=18, color=OKABE_ITO["vermillion"], label=f"not cut by {cut:.0%} (case)")
     ax.add_patch(Rectangle((box.low[xi], box.low[yi]), box.high[xi] - box.low[xi], box.high[yi] - box.low[yi],
-                           fill=False, ec="#d95f02", lw=1.5, ls="--", label="PRIM box"))
+                           fill=False, ec=OKABE_ITO["vermillion"], lw=1.5, ls="--", label="PRIM box"))
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.set_title("Sample points on the box's two best-supported restrictions", loc="left", fontsize=10)

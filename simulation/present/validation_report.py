@@ -16,7 +16,7 @@ from ..calendar import add_months, parse_date
 from ..experiments.calibration import parse_fit
 from ..experiments.validation import Backtest, observed_locations, run_backtest
 from ..files import save_figure, write_atomic
-from .plots import mark_changes, month_dates, plt, style_time_axis
+from .plots import change_labels, draw_markers, frame_months, markers_from_changes, month_dates, plt, style_time_axis, title
 
 
 def backtest(history, out, reps: int = 10, scale: float | None = None, master_seed: int = 1,
@@ -36,7 +36,10 @@ def write_backtest_report(bt: Backtest, docs: Path | None = None, origins: list[
     """Plots and ``validation.md`` in the backtest folder (with the rolling-origin backtests found in ``origins``);
     with ``docs``, the page and its images there too."""
     plots = bt.out / "plots"
-    backtest_plot(bt.replications, bt.fit, bt.changes, plots / "interceptions_quebec", "Quebec, RCMP interceptions")
+    from ..scenario import load_scenario
+
+    labels = change_labels(load_scenario(bt.history_path))
+    backtest_plot(bt.replications, bt.fit, bt.changes, plots / "interceptions_quebec", "Quebec", labels=labels)
     series_plot(bt.replications, bt.fit, plots / "claims_quebec")
     irb_plot(bt.replications, plots / "irb_pending")
     ppc_plot(bt.replications, bt.fit, plots / "posterior_predictive")
@@ -97,8 +100,12 @@ def _observed_vs_simulated(ax, q: pd.DataFrame, obs: pd.Series, fitted: set, lab
                    label=f"{label}: not fitted (held out)")
 
 
-def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title: str, end: str = "2025-07") -> list[Path]:
-    """Observed Quebec interceptions (dots: fitted filled, held out open) against the simulated median and 90% band."""
+def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title_text: str, end: str = "2025-07",
+                  labels: dict[str, str] | None = None) -> list[Path]:
+    """Observed Quebec interceptions (dots: fitted filled, held out open) against the simulated median and 90% band.
+
+    Policy changes are dated labels in words above the plot (``labels``: words by change name; else each change's
+    description)."""
     reps = reps[reps.month <= end]
     q = _band(reps, reps["interceptions_quebec"])
     obs = observed_locations()["quebec"].dropna()
@@ -110,11 +117,14 @@ def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title: str, 
     _observed_vs_simulated(ax, q, obs, fitted, "observed (RCMP)")
     ax.fill_between([], [], [], color="#f3e6d6", label="months not fitted")
     dates = month_dates(q.index)
-    mark_changes(ax, changes, dates[0].replace(day=1), dates[-1])
+    frame_months(ax, list(q.index))
     style_time_axis(ax, "persons intercepted per month")
-    ax.set_title(f"RCMP interceptions between ports, {title}: observed and simulated "
-                 f"({reps['rep'].nunique()} replications)", loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3)
+    fig.tight_layout()
+    rows = draw_markers(ax, markers_from_changes(changes, labels or {}, dates[0].replace(day=1), dates[-1]))
+    n = reps["rep"].nunique()
+    title(ax, f"RCMP interceptions between ports, {title_text}: observed and simulated",
+          f"{n} replication{'s' if n != 1 else ''}; band: 5th–95th percentile over replications", rows)
     return save_figure(fig, out)
 
 

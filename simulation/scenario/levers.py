@@ -134,7 +134,9 @@ class _ChangeBase(Section):
     start: str | None = Field(None, alias="from", description="First day the change applies ('YYYY-MM-DD' or 'YYYY-MM').")
     until: str | None = Field(None, description="First day the earlier values apply again (optional).")
     enabled: bool = Field(True, description="Set false in a child scenario to drop an inherited change.")
-    label: str = Field("", description="A short plain-language name for plots, e.g. 'Additional Protocol, 25 Mar 2023'.")
+    label: str = Field("", description="A short name in plain words for the plots' markers, e.g. 'Additional Protocol' "
+                                        "(the plots add the date; default: the description up to its first colon or "
+                                        "bracket).")
     description: str = Field("", description="What the change is, in words.")
     source: str = Field("", description="Where the change and its date come from.")
 
