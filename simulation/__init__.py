@@ -29,6 +29,9 @@ _API = {
     "backtest": "simulation.present.validation_report",
     "ard": "simulation.experiments.validation",
     "observed_interceptions": "simulation.experiments.validation",
+    "backtest_origin": "simulation.experiments.validation",
+    "load_posterior": "simulation.experiments.posterior",
+    "weighted_quantiles": "simulation.experiments.calibration",
     # presentation: the bundled scenarios from any folder, and the one palette, option order and labels
     "bundled_scenario": "simulation.present.bundled",
     "bundled_scenarios": "simulation.present.bundled",
@@ -39,7 +42,7 @@ _API = {
     "column_label": "simulation.core.columns",
     "AxisFormat": "simulation.present.style",
 }
-_RENAMED = {"observed_interceptions": "observed_locations", "option_colours": "colours", "route_colours": "ROUTE_COLOURS",
+_RENAMED = {"observed_interceptions": "observed_locations", "backtest_origin": "run_origin", "option_colours": "colours", "route_colours": "ROUTE_COLOURS",
             "column_label": "label"}
 
 __all__ = sorted(_API) + ["__version__"]

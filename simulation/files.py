@@ -23,6 +23,10 @@ from pathlib import Path
 #: The mark bordersim leaves in every output folder it writes.
 MARK = ".bordersim.json"
 
+#: The checkout bordersim runs from (its scenarios/ and data/ are never an output folder). files sits below
+#: data in the layers, so it works this out itself rather than import data.REPO_ROOT.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 class OutputError(Exception):
     """An output path bordersim must not write to (it would replace or mix with files it did not write)."""
@@ -153,8 +157,6 @@ def _check_dotdot(path: Path, flag: str) -> None:
 def _check_path(out: Path) -> None:
     """Refuse an --out that cannot be a folder of ours whatever it holds: a symbolic link, a path ending in '..',
     a path under a file, the current folder or one holding it, or bordersim's own scenarios/ and data/."""
-    from .data import REPO_ROOT
-
     if out.is_symlink():
         what = "a broken symbolic link" if not out.exists() else f"a symbolic link (to {os.readlink(out)})"
         raise OutputError(f"--out {out}: is {what}; bordersim will not write through or replace it. "
@@ -173,7 +175,7 @@ def _check_path(out: Path) -> None:
     if where == Path.cwd().resolve() or where in Path.cwd().resolve().parents:
         raise OutputError(f"--out {out}: is the current folder or holds it; bordersim builds its output folder "
                           "beside the old one and swaps them. Name a new folder, e.g. --out results/run1")
-    for inputs in (REPO_ROOT / "scenarios", REPO_ROOT / "data"):
+    for inputs in (_REPO_ROOT / "scenarios", _REPO_ROOT / "data"):
         if where == inputs or inputs in where.parents:
             raise OutputError(f"--out {out}: is inside bordersim's own inputs ({inputs}); results there would "
                               "mix with them. Choose a folder elsewhere, e.g. --out results/run1")

@@ -56,7 +56,7 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"--seed {text!r} is not a whole number; allowed: an integer >= 0") from None
     if x < 0:
         raise argparse.ArgumentTypeError(f"--seed {x} is negative; allowed: an integer >= 0 (at most {2**32 - 1})")
-    if x > 2**32 - 1:  # seeds are 32-bit (Optuna's sampler), and part of folder names
+    if x > 2**32 - 1:  # seeds are 32-bit (they reach numpy.random.seed through pyabc) and part of folder names
         raise argparse.ArgumentTypeError(f"--seed {text} is out of range; allowed: an integer >= 0 (at most {2**32 - 1})")
     return x
 
