@@ -24,6 +24,7 @@ TINY = """
 name = "tiny"
 description = "test: 3 months at scale 0.0005"
 policy_date = "2023-03-25"
+calibrated_on = "2023-02:2023-03"
 
 [time]
 start = "2023-02"
@@ -315,7 +316,7 @@ CANNOT_RUN = {
                         ["population.inflow_file", "NUL"]),
     "inflow_file_folder": ('[scenario]\nextends = "tiny.toml"\n[population]\ninflow_file = "data"\n', ["Is a directory"]),
     "window_before_the_data": ('[scenario]\nname = "early"\n[time]\nstart = "2001-01"\nend = "2001-02"\n',
-                               ["no encounters for month 2001-01"]),
+                               ["for month 2001-01", "data start at"]),
 }
 
 
