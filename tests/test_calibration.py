@@ -12,7 +12,6 @@ from simulation import load_scenario
 from simulation.experiments.calibration import (CalibrationError, calibrate, calibrated_toml, loss_parts, observed,
                                                 parse_fit, posterior_summary)
 from simulation.present.cli import main
-from simulation.present.validation_report import backtest as run_backtest
 from simulation.experiments.validation import ard, mape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,15 +100,28 @@ def test_calibrate_cli_rejects_a_bad_fit(tmp_path, capsys):
     assert not (tmp_path / "c").exists()
 
 
-def test_backtest_writes_targets_scores_and_report(tmp_path):
-    bt = run_backtest(ROOT / "scenarios" / "history.toml", tmp_path / "bt", reps=2, scale=0.002, workers=1,
-                      docs=tmp_path / "docs" / "validation.md")
-    assert set(bt.scores.months) >= {"fitted"}
-    assert (bt.scores.ARD >= 0).all()
-    checks = " ".join(bt.targets.check)
+def test_backtest_with_a_rolling_origin_via_the_cli(tmp_path, capsys):
+    """`bordersim backtest --origin` into a new folder: the origin is calibrated on the months before it only, its
+    prediction has an interval, the report shows it; a rerun resumes (the origin is not calibrated again)."""
+    out, docs = tmp_path / "bt", tmp_path / "docs" / "validation.md"
+    argv = ["backtest", "--origin", "2020-03-21", "--population", "4", "--generations", "1", "--reps", "2",
+            "--scale", "0.002", "--workers", "1", "--quiet", "--out", str(out), "--docs", str(docs)]
+    assert main(argv) == 0
+    origin = pd.read_csv(out / "origins" / "2020-03-21" / "origin.csv").iloc[0]
+    assert origin.fit == "2017-01:2020-02"  # nothing from the change on
+    assert origin.p05 <= origin.predicted_change <= origin.p95
+    assert origin.observed_change == pytest.approx(-0.83, abs=0.05)  # IRCC claims in Quebec, data/ (not the model)
+    scores = pd.read_csv(out / "scores.csv")
+    assert "fitted" in set(scores.months) and (scores.ARD >= 0).all()
+    checks = " ".join(pd.read_csv(out / "targets.csv").check)
     assert "ARD" in checks and "2017" in checks and "April-December 2020" in checks and "IRB pending" in checks
-    assert len(bt.heldout) > 0  # the months after the Protocol, scored, never fitted
-    text = (tmp_path / "docs" / "validation.md").read_text()
-    assert "Targets" in text and "held-out" in text
+    assert len(pd.read_csv(out / "heldout.csv")) > 0  # the months after the Protocol, scored, never fitted
+    text = docs.read_text()
+    assert "Targets" in text and "held-out" in text and "2020-03-21" in text
     for name in ("interceptions_quebec", "claims_quebec", "irb_pending", "posterior_predictive"):
-        assert (tmp_path / "bt" / "plots" / f"{name}.png").is_file()
+        assert (out / "plots" / f"{name}.png").is_file()
+    stamp = (out / "origins" / "2020-03-21" / "origin.csv").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert (out / "origins" / "2020-03-21" / "origin.csv").stat().st_mtime_ns == stamp
+    assert "observed change" not in capsys.readouterr().out

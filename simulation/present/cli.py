@@ -418,6 +418,12 @@ def cmd_backtest(args) -> int:
     for origin in origins:
         if origin not in ORIGINS:
             raise BadInput(f"--origin {origin}: allowed: {', '.join(ORIGINS)} or all")
+    if origins:  # the origins' folders go inside the backtest's own: claim and mark it before writing them
+        from ..files import claim_output_dir, mark_folder
+
+        claim_output_dir(Path(args.out), "backtest")
+        (Path(args.out) / "origins").mkdir(parents=True, exist_ok=True)
+        mark_folder(Path(args.out), "backtest", entries=["origins"])
     folders = []
     for origin in origins:  # each one: calibrate on the months before it, then predict it
         folder = Path(args.out) / "origins" / origin
