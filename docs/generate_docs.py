@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 from pydantic import BaseModel  # noqa: E402
 from pydantic.fields import FieldInfo  # noqa: E402
 
+from simulation import data  # noqa: E402
 from simulation.core.columns import COLUMNS, FLOW, KEY_COLUMNS, LAST, MAX, OUTCOMES, SUM  # noqa: E402
 from simulation.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 from simulation.scenario.groups import GROUPS, WESTERN_HEMISPHERE  # noqa: E402
@@ -661,6 +662,11 @@ def pattern_table() -> str:
     def pending(year, month):
         return first(irb[(irb.series == "rpd_pending") & (irb.year == year) & (irb.month == month)], "value")
 
+    held = data.heldout("irb_rpd")  # a score only: held-out figures are never fitted to
+
+    def pending_heldout(year, month):
+        return first(held[(held.series == "rpd_pending") & (held.year == year) & (held.month == month)], "value")
+
     def land_ports(year):
         return first(modes[(modes.year == year) & (modes["mode"] == "land_port")], "claims")
 
@@ -686,7 +692,8 @@ def pattern_table() -> str:
          fmt(*(m.loc[f"2023-0{k}", q] for k in (4, 5)))),
         ("IRB claims pending, end of 2019 / 2021", fmt(pending(2019, 12), pending(2021, 12)),
          fmt(m.loc["2019-12", "irb_backlog"], m.loc["2021-12", "irb_backlog"])),
-        ("IRB claims pending, end of September 2023 / 2024", fmt(pending(2023, 9), pending(2024, 9)),
+        ("IRB claims pending, end of September 2023 / 2024 (held out)",
+         fmt(pending_heldout(2023, 9), pending_heldout(2024, 9)),
          fmt(m.loc["2023-09", "irb_backlog"], m.loc["2024-09", "irb_backlog"])),
         ("claims at land ports, 2017 / 2019 / 2021 / 2022", fmt(*(land_ports(y) for y in (2017, 2019, 2021, 2022))),
          fmt(*(year.loc[str(y), "port_claims"] for y in (2017, 2019, 2021, 2022)))),
@@ -700,7 +707,8 @@ def pattern_table() -> str:
         f"{result.provenance['persons_simulated']:,} persons simulated, code at commit {git_commit()}; rebuilt by "
         f"`{cmd}`. Counts move in steps of {1 / sc.run.scale:,.0f} persons. Observed: Quebec rows of "
         "`rcmp_interceptions_monthly.csv`, `rpd_pending` in `irb_capacity.csv` (the first row where two sources "
-        "give the same month) and `land_port` in `claims_by_mode.csv`.", "", end])
+        "give the same month) and `land_port` in `claims_by_mode.csv`; held-out rows from `heldout_irb_rpd.csv` (never "
+        "fitted to).", "", end])
 
 
 # --- main --------------------------------------------------------------------------------------
