@@ -131,3 +131,12 @@ def test_doc_renders_markdown_and_html(tmp_path):
     md, page = doc.markdown(), doc.html(tmp_path)
     assert "> ⚠ **Careful.** Few runs." in md and "| x | 1<br><small>0 to 2</small> |" in md
     assert "<b>Careful.</b>" in page and "<small>0 to 2</small>" in page
+
+
+def test_relative_intervals_are_paired_ratios_never_below_minus_100_percent(comparison):
+    """The risk index's interval is the 5th-95th percentile of option / reference - 1, replication by replication:
+    a difference divided by the reference's mean could read -146% when replications differ."""
+    d = pd.read_csv(comparison / "differences.csv")
+    rel = d[["p05_relative", "p95_relative"]].dropna()
+    assert len(rel) > 0
+    assert (rel.p05_relative >= -1.0).all() and (rel.p05_relative <= rel.p95_relative).all()

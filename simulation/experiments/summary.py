@@ -107,15 +107,22 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
                     ratio = width_unpaired / width
                 else:  # every replication gave the same difference: pairing removed all the noise there was
                     ratio = np.inf if width_unpaired > 0 else np.nan
+                # the change relative to the same replication's reference: never below -100%, unlike a difference
+                # divided by the reference's mean (replications differ, the more so with a posterior)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    rel = np.where(r > 0, v / np.where(r > 0, r, 1.0) - 1.0, np.nan)
+                rel = rel[np.isfinite(rel)]
+                rel_p05, rel_p95 = (np.percentile(rel, [5, 95]) if len(rel) else (np.nan, np.nan))
                 diffs.append({
                     "scenario": s.name, "reference": reference, "metric": m.name, "window": w, "unit": m.unit, **st,
                     **split_spread(paired, sets), "reps": len(paired),
                     "p05_unpaired": su["p05"], "p95_unpaired": su["p95"],
                     "width_ratio_unpaired_to_paired": ratio,
+                    "p05_relative": rel_p05, "p95_relative": rel_p95,
                 })
     diff_columns = ["scenario", "reference", "metric", "window", "unit", "mean", "p05", "p50", "p95",
                     "parameter_share", "p05_chance", "p95_chance", "reps",
-                    "p05_unpaired", "p95_unpaired", "width_ratio_unpaired_to_paired"]
+                    "p05_unpaired", "p95_unpaired", "width_ratio_unpaired_to_paired", "p05_relative", "p95_relative"]
     return pd.DataFrame(rows), pd.DataFrame(diffs, columns=diff_columns)
 
 

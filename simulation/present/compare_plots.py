@@ -250,8 +250,11 @@ def differences_plot(differences: pd.DataFrame, summary: pd.DataFrame, ens: Ense
         for yi, name in zip(y, options):
             r = d.loc[name]
             c = ens.colours[name]
+            ends = [r["p05"] * k, r["p95"] * k]
+            if index and np.isfinite(r.get("p05_relative", np.nan)) and np.isfinite(r.get("p95_relative", np.nan)):
+                ends = [100.0 * r["p05_relative"], 100.0 * r["p95_relative"]]  # paired ratios: never below -100
             if ens.n_reps >= MIN_REPS_FOR_INTERVAL:
-                ax.plot([r["p05"] * k, r["p95"] * k], [yi, yi], color=c, lw=2.4, solid_capstyle="butt")
+                ax.plot(ends, [yi, yi], color=c, lw=2.4, solid_capstyle="butt")
             ax.plot([r["mean"] * k], [yi], "o", color=c, ms=6.5, mec="white", mew=0.8, zorder=3)
             rel = r["mean"] / ref_mean if ref_mean else np.nan
             words = percent(rel) if index else f"{signed(r['mean'], OUTCOME_BY_NAME[metric].unit)} ({percent(rel)})"

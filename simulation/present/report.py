@@ -231,6 +231,8 @@ class Change:
     hi: float
     ref_mean: float
     n_reps: int
+    rel_lo: float = float("nan")  # 5th and 95th percentile of option / reference - 1, replication by replication
+    rel_hi: float = float("nan")
 
     @property
     def unit(self) -> str:
@@ -263,7 +265,9 @@ class Change:
     def interval(self) -> str:
         if self.n_reps < MIN_REPS_FOR_INTERVAL:
             return "no interval"
-        if _is_index(self.metric):
+        if _is_index(self.metric):  # paired ratios: a risk cannot fall by more than 100%
+            if np.isfinite(self.rel_lo) and np.isfinite(self.rel_hi):
+                return f"{percent(self.rel_lo)} to {percent(self.rel_hi)}"
             return f"{percent(self.lo / self.ref_mean)} to {percent(self.hi / self.ref_mean)}" if self.ref_mean else "n/a"
         return f"{signed(self.lo, self.unit, self.digits)} to {signed(self.hi, self.unit, self.digits)}"
 
@@ -295,7 +299,8 @@ class Change:
 def change(c: Comparison, name: str, metric: str, window: str) -> Change:
     d = _row(c.differences, name, metric, window)
     ref = _row(c.summary, c.reference, metric, window)
-    return Change(metric, float(d["mean"]), float(d["p05"]), float(d["p95"]), float(ref["mean"]), c.n_reps)
+    return Change(metric, float(d["mean"]), float(d["p05"]), float(d["p95"]), float(ref["mean"]), c.n_reps,
+                  float(d.get("p05_relative", np.nan)), float(d.get("p95_relative", np.nan)))
 
 
 # --- the document ---------------------------------------------------------------------------------------------
