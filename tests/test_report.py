@@ -140,3 +140,12 @@ def test_relative_intervals_are_paired_ratios_never_below_minus_100_percent(comp
     rel = d[["p05_relative", "p95_relative"]].dropna()
     assert len(rel) > 0
     assert (rel.p05_relative >= -1.0).all() and (rel.p05_relative <= rel.p95_relative).all()
+
+
+def test_figure_notes_say_what_the_intervals_cover():
+    from simulation.present.compare_plots import Ensemble
+
+    kw = dict(per_scenario={}, reference="a", n_reps=20, scale=0.01, start_month="2023-01", diverge_month="2023-03")
+    assert "random draws only" in Ensemble(**kw).note("intervals")
+    with_posterior = Ensemble(**kw, posterior=True).note("intervals")
+    assert "posterior" in with_posterior and "random draws only" not in with_posterior

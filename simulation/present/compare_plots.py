@@ -53,6 +53,7 @@ class Ensemble:
     colours: dict[str, str] = field(default_factory=dict)
     fitted: set[str] = field(default_factory=set)  #: months the behaviour was fitted to
     window_text: str = ""  #: the summary window in words, e.g. "25 Mar 2023 to Dec 2025"
+    posterior: bool = False  #: each replication drew its parameter set from a posterior
 
     @property
     def names(self) -> list[str]:
@@ -88,7 +89,8 @@ class Ensemble:
             "medians": "Medians over replications",
         }[what]
         warn = " Too few replications to trust the intervals." if n < MIN_REPS else ""
-        cover = " (random draws only, not parameter uncertainty)" if what != "pooled" else ""
+        cover = "" if what == "pooled" else (" (fitted parameters drawn from the posterior, and random draws)"
+                                             if self.posterior else " (random draws only, not parameter uncertainty)")
         return f"{head}. {tail}{cover}.{warn}"
 
 

@@ -167,7 +167,8 @@ def build_report(out: Path, plots=True) -> tuple[pd.DataFrame, pd.DataFrame]:
         markers = policy_markers(c.scenarios, parse_date(start), last,
                                  parse_date(ref.scenario.policy_date) if ref.scenario.policy_date else None)
         ens = Ensemble(c.per_scenario, c.reference, c.n_reps, c.scale, start, diverge, markers,
-                       colours([s.name for s in c.scenarios]), fitted_months(ref), c.window_text(c.focus))
+                       colours([s.name for s in c.scenarios]), fitted_months(ref), c.window_text(c.focus),
+                       posterior=bool(c.manifest.get("posterior")))
         pdir = c.out / "plots"
         months = sorted(c.per_scenario[c.reference]["month"].unique())
         draw = {
