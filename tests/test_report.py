@@ -149,3 +149,15 @@ def test_figure_notes_say_what_the_intervals_cover():
     assert "random draws only" in Ensemble(**kw).note("intervals")
     with_posterior = Ensemble(**kw, posterior=True).note("intervals")
     assert "posterior" in with_posterior and "random draws only" not in with_posterior
+
+
+def test_a_comparison_is_dated_from_the_day_its_options_take_effect():
+    """Options that change the rules in 2025-2026 against a reference dated 2023 are summed from their own date."""
+    from simulation import bundled_scenario, load_scenario
+    from simulation.experiments.summary import comparison_windows, options_take_effect
+
+    ref, later, latest = (load_scenario(bundled_scenario(n)) for n in ("protocol_2023", "stca_struck_down", "terminate_stca"))
+    assert options_take_effect([ref, later, latest], "protocol_2023") == "2025-09-01"
+    wins = comparison_windows([ref, later, latest], "protocol_2023")
+    assert wins["after_change"][0] == "2025-09" and wins["first_12_months"] == ("2025-09", "2026-08")
+    assert options_take_effect([ref], "protocol_2023") == "2023-03-25"  # no option: the reference's own date

@@ -32,6 +32,23 @@ def windows(sc: Scenario) -> dict[str, tuple[str, str]]:
     return out
 
 
+def options_take_effect(scenarios: list[Scenario], reference: str) -> str | None:
+    """The day a comparison's options start to differ from the reference: the earliest policy date among the options
+    (the reference's when no option has one). Options that change the rules in 2026 compared with a reference whose
+    own policy date is 2023 are summed from 2026, not from 2023."""
+    dates = [s.scenario.policy_date for s in scenarios if s.name != reference and s.scenario.policy_date]
+    if dates:
+        return min(dates, key=parse_date)
+    return next(s for s in scenarios if s.name == reference).scenario.policy_date
+
+
+def comparison_windows(scenarios: list[Scenario], reference: str) -> dict[str, tuple[str, str]]:
+    """The windows of a comparison: those of the reference, dated from the day the options take effect."""
+    ref = next(s for s in scenarios if s.name == reference)
+    date = options_take_effect(scenarios, reference)
+    return windows(ref.model_copy(update={"scenario": ref.scenario.model_copy(update={"policy_date": date})}))
+
+
 def metric_values(monthly: pd.DataFrame, window: tuple[str, str]) -> dict[str, np.ndarray]:
     """Every metric for every replication in ``monthly`` (which has a ``rep`` column), over ``window``."""
     lo, hi = window
@@ -86,8 +103,7 @@ def split_spread(values: np.ndarray, sets: list[dict] | None) -> dict:
 def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], reference: str,
               sets: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, differences) tables from each scenario's replications (``sets``: their parameter sets, if any)."""
-    ref_sc = next(s for s in scenarios if s.name == reference)
-    wins = windows(ref_sc)
+    wins = comparison_windows(scenarios, reference)
     values = {s.name: {w: metric_values(per_scenario[s.name], span) for w, span in wins.items()} for s in scenarios}
     rows, diffs = [], []
     for s in scenarios:
@@ -136,8 +152,7 @@ def convergence(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario]
                 metrics=("irregular_crossings", "returns", "claims_in_canada", "irb_backlog_end")) -> pd.DataFrame:
     """How the 90% interval of each paired difference settles as replications are added: its width with the
     first k replications, for growing k, relative to its width with all of them."""
-    ref_sc = next(s for s in scenarios if s.name == reference)
-    wins = windows(ref_sc)
+    wins = comparison_windows(scenarios, reference)
     window = "after_change" if "after_change" in wins else "whole_horizon"
     values = {s.name: metric_values(per_scenario[s.name], wins[window]) for s in scenarios}
     n = len(values[reference][metrics[0]])

@@ -36,7 +36,7 @@ from ..calendar import month_key, parse_date, shift_month
 from ..core.columns import HEADLINE, OUTCOME_BY_NAME
 from ..experiments.ensemble import run_comparison, summarise_folder
 from ..experiments.run import git_commit
-from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL, windows
+from ..experiments.summary import MIN_REPS, MIN_REPS_FOR_INTERVAL, comparison_windows, options_take_effect
 from ..files import write_atomic
 from ..scenario import Scenario
 from .style import colours, number, option_label, option_order, percent, signed
@@ -109,7 +109,11 @@ class Comparison:
 
     @property
     def ref(self) -> Scenario:
-        return next(s for s in self.scenarios if s.name == self.reference)
+        """The reference, its policy date moved to the day the options take effect (what windows, plots and words
+        are dated from)."""
+        ref = next(s for s in self.scenarios if s.name == self.reference)
+        date = options_take_effect(self.scenarios, self.reference)
+        return ref.model_copy(update={"scenario": ref.scenario.model_copy(update={"policy_date": date})})
 
     def label(self, name: str) -> str:
         return option_label(name, self.reference)
@@ -125,7 +129,7 @@ def read_comparison(out: Path) -> Comparison:
     order = option_order([s.name for s in scenarios], reference)
     scenarios = sorted(scenarios, key=lambda s: order.index(s.name))
     ref = next(s for s in scenarios if s.name == reference)
-    wins = windows(ref)
+    wins = comparison_windows(scenarios, reference)
     focus = "after_change" if "after_change" in wins else "whole_horizon"
     return Comparison(Path(out), manifest, scenarios, reference, summary, differences,
                       {n: per_scenario[n] for n in order}, wins, focus)

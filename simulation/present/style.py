@@ -50,6 +50,13 @@ BUNDLED: dict[str, tuple[str, str]] = {
     "protocol_irb_capacity_doubled": ("Protocol + twice the IRB capacity", OKABE_ITO["orange"]),
     "history": ("History", SHARED_GREY),
 }
+#: Short names of the bundled options discussed today (compared with the Protocol from 2025 on). They take their
+#: colours from SPARE like any other option: Okabe-Ito has eight colours, all used by the 2023 options above.
+LATER_OPTIONS: dict[str, str] = {
+    "stca_struck_down": "STCA struck down (hypothetical ruling)",
+    "terminate_stca": "STCA terminated (hypothetical notice)",
+    "canada_2025_eligibility": "Bill C-12 eligibility bars",
+}
 #: Colours for options that are not bundled, taken in this order (those of the bundled options present are skipped).
 SPARE = (OKABE_ITO["orange"], OKABE_ITO["reddish_purple"], OKABE_ITO["bluish_green"], OKABE_ITO["sky_blue"],
          OKABE_ITO["vermillion"], OKABE_ITO["blue"], "#8C6D31", "#5F5F5F", OKABE_ITO["yellow"])
@@ -100,7 +107,7 @@ def dash(name: str, names) -> str:
 
 def option_label(name: str, reference: str | None = None) -> str:
     """The short name shown for an option, with '(reference)' after the reference."""
-    text = BUNDLED[name][0] if name in BUNDLED else name.replace("_", " ").strip().capitalize()
+    text = BUNDLED[name][0] if name in BUNDLED else LATER_OPTIONS.get(name) or name.replace("_", " ").strip().capitalize()
     return f"{text} (reference)" if reference is not None and name == reference else text
 
 
