@@ -34,8 +34,11 @@ run: $(STAMP)
 	$(BIN)/bordersim compare $(foreach o,$(OPTIONS_NOW),scenarios/$(o).toml) --reference protocol_2023 \
 		--posterior $(POSTERIOR) --reps $(REPS) --scale $(SCALE) --out results/options_now
 
+# the suite on TEST_WORKERS processes (pytest-xdist), a test file per process so module fixtures are built once
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --nbmake tests notebooks
+	$(BIN)/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadfile --nbmake tests notebooks
 
 baseline: $(STAMP)
 	$(BIN)/python -m tests.baseline --update

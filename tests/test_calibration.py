@@ -105,7 +105,7 @@ def test_backtest_with_a_rolling_origin_via_the_cli(tmp_path, capsys):
     prediction has an interval, the report shows it; a rerun resumes (the origin is not calibrated again)."""
     out, docs = tmp_path / "bt", tmp_path / "docs" / "validation.md"
     argv = ["backtest", "--origin", "2020-03-21", "--population", "4", "--generations", "1", "--reps", "2",
-            "--scale", "0.002", "--workers", "1", "--quiet", "--out", str(out), "--docs", str(docs)]
+            "--scale", "0.001", "--workers", "1", "--quiet", "--out", str(out), "--docs", str(docs)]
     assert main(argv) == 0
     origin = pd.read_csv(out / "origins" / "2020-03-21" / "origin.csv").iloc[0]
     assert origin.fit == "2017-01:2020-02"  # nothing from the change on
