@@ -194,3 +194,14 @@ def test_the_csv_rule_for_numbers():
     assert to_csv_bytes(df).decode().splitlines() == ["persons,mean,gap,tiny,name", "1400,1.5000,,0.0000,a",
                                                       "200,2.0000,3,0.0000,b"]
     assert to_csv_bytes(df, float_format="%.6g").decode().splitlines()[1] == "1400,1.5,,1e-05,a"
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    """`bordersim validate ... | head -1`: the pipe closes under the command; no traceback, as with Unix tools."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(f"'{sys.executable}' -m simulation.present.cli validate scenarios/protocol_2023.toml | head -1",
+                          shell=True, capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert done.stdout.startswith("# scenarios/protocol_2023.toml: valid")
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

@@ -661,6 +661,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader went away (`bordersim validate ... | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ScenarioError as e:
         _error(f"{e}{_did_you_mean(e)}")
         return EXIT_BAD_INPUT
