@@ -107,3 +107,15 @@ def short_pair(tmp_path_factory) -> tuple[Path, Path]:
     (d / "short_protocol.toml").write_text(SHORT_PROTOCOL)
     (d / "short_no_protocol.toml").write_text(SHORT_NO_PROTOCOL)
     return d / "short_protocol.toml", d / "short_no_protocol.toml"
+
+
+def pytest_configure(config):
+    """Compile the numba kernels once, into their on-disk cache, before any test or xdist worker starts. In a fresh
+    clone the cache is empty, and every worker and every process of every pool would otherwise compile them at the
+    same time (about 5 s of CPU each)."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
+        return
+    from simulation.experiments.run import simulate
+    from simulation.scenario.variants import truncated
+
+    simulate(truncated(load_scenario(REPO_ROOT / "scenarios" / "history.toml", scale=0.001), "2017-02"))
