@@ -67,7 +67,7 @@ def test_no_calibration_target_after_march_2023(tmp_path):
 @pytest.fixture(scope="module")
 def small_posterior():
     """ABC-SMC on a short window: the threshold falls and the sample has a weight per particle."""
-    sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.003)
+    sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.002)
     priors = {"behaviour.asc_roxham": (-9.0, -4.0, False), "behaviour.initial_awareness": (0.01, 0.3, True)}
     return calibrate(sc, "2018-01:2018-12", population=6, generations=2, workers=1, priors=priors, master_seed=3)
 
@@ -86,7 +86,7 @@ def test_abc_smc_narrows_the_threshold_and_weights_the_particles(small_posterior
 
 
 def test_abc_smc_gives_the_same_sample_whatever_the_workers(small_posterior):
-    sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.003)
+    sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.002)
     priors = {"behaviour.asc_roxham": (-9.0, -4.0, False), "behaviour.initial_awareness": (0.01, 0.3, True)}
     again = calibrate(sc, "2018-01:2018-12", population=6, generations=2, workers=2, priors=priors, master_seed=3)
     pd.testing.assert_frame_equal(again.posterior, small_posterior.posterior)
