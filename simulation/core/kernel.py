@@ -86,14 +86,7 @@ if numba is not None:
 
     @numba.njit(inline="always")
     def _gumbel(slot, key):
-        z = slot * _G + key
-        z ^= z >> _U30
-        z *= _M1
-        z ^= z >> _U27
-        z *= _M2
-        z ^= z >> _U31
-        u = (float(z >> _U12) + 0.5) * _TO_UNIT
-        return -np.log(-np.log(u))
+        return -np.log(-np.log(_uniform(slot, key)))
 
     #: deciders gathered per chunk: the gather loop has independent loads only, so the memory
     #: system fetches many persons' records at once; the compute loop then reads them from L1

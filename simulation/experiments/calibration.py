@@ -263,12 +263,7 @@ def calibrate(sc: Scenario, fit: str, population: int = 48, generations: int = 5
     posterior = pd.DataFrame({p: [_value(p, x) for x in table[_name(p)]] for p in priors})
     posterior["weight"] = weights / weights.sum()
     posterior["discrepancy"] = distances["distance"].to_numpy()
-    pops = history.get_all_populations()
-    gens = pd.DataFrame({"generation": pops["t"], "threshold": pops["epsilon"], "runs": pops["samples"],
-                         "particles": population})
-    gens = gens[gens.generation >= 0].reset_index(drop=True)
-    gens["acceptance"] = gens["particles"] / gens["runs"]
-    gens["effective_particles"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1]) for t in gens.generation]
+    gens = _generations(history, population)
     best_row = posterior.loc[posterior["discrepancy"].idxmin()]
     return CalibrationResult(posterior=posterior, generations=gens, best={p: float(best_row[p]) for p in priors},
                              fit_months=fit_months, seconds=time.perf_counter() - t0, scale=sc.run.scale,
@@ -285,7 +280,12 @@ def generations_from_database(db: str, population: int) -> pd.DataFrame:
     """The generations table (threshold, runs, acceptance, effective particles) from a pyabc database."""
     import pyabc
 
-    history = pyabc.History(db)
+    return _generations(pyabc.History(db), population)
+
+
+def _generations(history, population: int) -> pd.DataFrame:
+    """One row per generation of a pyabc history (the prior sample left out): threshold, runs, acceptance and the
+    effective number of particles."""
     pops = history.get_all_populations()
     gens = pd.DataFrame({"generation": pops["t"], "threshold": pops["epsilon"], "runs": pops["samples"],
                          "particles": population})
