@@ -659,13 +659,10 @@ def pattern_table() -> str:
         return first(rcmp[(rcmp.year == year) & (rcmp.month == month) & (rcmp.province == "Quebec")
                           & (rcmp.kind == kind)], "interceptions")
 
-    def pending(year, month):
-        return first(irb[(irb.series == "rpd_pending") & (irb.year == year) & (irb.month == month)], "value")
-
     held = data.heldout("irb_rpd")  # a score only: held-out figures are never fitted to
 
-    def pending_heldout(year, month):
-        return first(held[(held.series == "rpd_pending") & (held.year == year) & (held.month == month)], "value")
+    def pending(year, month, table=irb):
+        return first(table[(table.series == "rpd_pending") & (table.year == year) & (table.month == month)], "value")
 
     def land_ports(year):
         return first(modes[(modes.year == year) & (modes["mode"] == "land_port")], "claims")
@@ -693,7 +690,7 @@ def pattern_table() -> str:
         ("IRB claims pending, end of 2019 / 2021", fmt(pending(2019, 12), pending(2021, 12)),
          fmt(m.loc["2019-12", "irb_backlog"], m.loc["2021-12", "irb_backlog"])),
         ("IRB claims pending, end of September 2023 / 2024 (held out)",
-         fmt(pending_heldout(2023, 9), pending_heldout(2024, 9)),
+         fmt(pending(2023, 9, held), pending(2024, 9, held)),
          fmt(m.loc["2023-09", "irb_backlog"], m.loc["2024-09", "irb_backlog"])),
         ("claims at land ports, 2017 / 2019 / 2021 / 2022", fmt(*(land_ports(y) for y in (2017, 2019, 2021, 2022))),
          fmt(*(year.loc[str(y), "port_claims"] for y in (2017, 2019, 2021, 2022)))),

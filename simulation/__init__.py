@@ -31,8 +31,8 @@ _API = {
     "observed_interceptions": "simulation.experiments.validation",
     "backtest_origin": "simulation.experiments.validation",
     "load_posterior": "simulation.experiments.posterior",
-    "weighted_quantiles": "simulation.experiments.calibration",
-    "calibration_priors": "simulation.experiments.calibration",
+    "summarise_posterior": "simulation.experiments.calibration",
+    "effective_sample_size": "simulation.experiments.calibration",
     # presentation: the bundled scenarios from any folder, and the one palette, option order and labels
     "bundled_scenario": "simulation.present.bundled",
     "bundled_scenarios": "simulation.present.bundled",
@@ -43,7 +43,7 @@ _API = {
     "column_label": "simulation.core.columns",
     "AxisFormat": "simulation.present.style",
 }
-_RENAMED = {"observed_interceptions": "observed_locations", "backtest_origin": "run_origin", "calibration_priors": "PRIORS", "option_colours": "colours", "route_colours": "ROUTE_COLOURS",
+_RENAMED = {"observed_interceptions": "observed_locations", "backtest_origin": "run_origin", "option_colours": "colours", "route_colours": "ROUTE_COLOURS",
             "column_label": "label"}
 
 __all__ = sorted(_API) + ["__version__"]

@@ -303,15 +303,22 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs) -> np.ndarra
 
 def posterior_summary(result: CalibrationResult) -> pd.DataFrame:
     """Per parameter: prior range, posterior median and 90% interval, and how much the data narrowed it."""
+    return summarise_posterior(result.posterior, result.priors)
+
+
+def summarise_posterior(posterior: pd.DataFrame, priors: dict[str, tuple[float, float, bool]] = PRIORS) -> pd.DataFrame:
+    """:func:`posterior_summary` of a weighted sample (a calibration's, or a ``posterior.csv`` read back); ``best`` is
+    the particle with the smallest discrepancy."""
     rows = []
-    w = result.posterior["weight"].to_numpy()
-    for p, (lo, hi, log) in result.priors.items():
-        x = result.posterior[p].to_numpy()
+    w = posterior["weight"].to_numpy()
+    best = posterior.loc[posterior["discrepancy"].idxmin()]
+    for p, (lo, hi, log) in priors.items():
+        x = posterior[p].to_numpy()
         q05, q50, q95 = weighted_quantiles(x, w, [0.05, 0.5, 0.95])
         scale_x = np.log10 if log else (lambda v: v)
         width_post = scale_x(q95) - scale_x(q05)
         width_prior = 0.9 * (scale_x(hi) - scale_x(lo))  # the prior's own 90% interval (uniform)
-        rows.append({"parameter": p, "prior_low": lo, "prior_high": hi, "log_scale": log, "best": result.best[p],
+        rows.append({"parameter": p, "prior_low": lo, "prior_high": hi, "log_scale": log, "best": float(best[p]),
                      "p05": q05, "p50": q50, "p95": q95, "interval_vs_prior": width_post / width_prior})
     return pd.DataFrame(rows)
 

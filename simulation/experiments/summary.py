@@ -125,9 +125,7 @@ def summarise(per_scenario: dict[str, pd.DataFrame], scenarios: list[Scenario], 
                     ratio = np.inf if width_unpaired > 0 else np.nan
                 # the change relative to the same replication's reference: never below -100%, unlike a difference
                 # divided by the reference's mean (replications differ, the more so with a posterior)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    rel = np.where(r > 0, v / np.where(r > 0, r, 1.0) - 1.0, np.nan)
-                rel = rel[np.isfinite(rel)]
+                rel = v[r > 0] / r[r > 0] - 1.0
                 rel_p05, rel_p95 = (np.percentile(rel, [5, 95]) if len(rel) else (np.nan, np.nan))
                 diffs.append({
                     "scenario": s.name, "reference": reference, "metric": m.name, "window": w, "unit": m.unit, **st,
