@@ -55,8 +55,10 @@ def _exit_with_parent(parent_pid: int) -> None:
     """Pool worker initializer: exit as soon as the parent is gone (a SIGKILLed parent would leave workers waiting)."""
 
     def watch() -> None:
+        # every 50 ms: a replication at a small scale takes a fraction of a second, and an orphan that kept going
+        # for half a second could finish and write the rest of a killed comparison (seen in CI)
         while os.getppid() == parent_pid:
-            time.sleep(0.5)
+            time.sleep(0.05)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
