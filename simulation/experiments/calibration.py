@@ -5,7 +5,9 @@ at once (pattern-oriented modelling), up to 2023-03 only: what came after the
 Additional Protocol is the test, never a target. The discrepancy between a
 run and the observations adds up:
 
-* ``quebec_monthly``: monthly RCMP interceptions in Quebec (log errors);
+* ``quebec_monthly``: monthly RCMP interceptions in Quebec (relative errors, the measure the validation's
+  ARD uses; log errors gave a month of 96 crossings the weight of a month of 4,000, and the posterior fitted
+  the quiet months at the expense of the 2022 surge);
 * ``ircc_quebec_monthly``: monthly IRCC claims in Quebec at border and inland
   offices (log errors), which cover the months RCMP did not publish, the COVID
   months among them;
@@ -74,7 +76,10 @@ PRIORS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log sc
 THRESHOLD_QUANTILE = 0.7
 KERNEL_SCALING = 2.0
 
-WEIGHTS = {"quebec_monthly": 1.0, "ircc_quebec_monthly": 1.0, "claims_by_mode": 0.5, "nationality_mix": 1.0,
+#: The monthly Quebec level weighs double: it is the pattern the analysts' questions turn on (and the validation's
+#: ARD target); the nationality mix's error hardly differs between parameter sets (0.48-0.64 over the best particles
+#: of the 2026-12 calibration) and mostly adds a floor.
+WEIGHTS = {"quebec_monthly": 2.0, "ircc_quebec_monthly": 1.0, "claims_by_mode": 0.5, "nationality_mix": 1.0,
            "covid_2020": 0.5}
 
 
@@ -127,6 +132,10 @@ def observed() -> Observed:
 COVID_2020_INTERCEPTIONS = 3302.0 - 3007.0
 
 
+def _relative_error(sim: np.ndarray, obs: np.ndarray) -> float:
+    return float(np.mean(np.abs(sim - obs) / np.maximum(obs, 1.0))) if len(obs) else 0.0
+
+
 def _log_error(sim: np.ndarray, obs: np.ndarray) -> float:
     return float(np.mean(np.abs(np.log1p(np.maximum(sim, 0.0)) - np.log1p(obs)))) if len(obs) else 0.0
 
@@ -136,7 +145,7 @@ def loss_parts(monthly: pd.DataFrame, by_group: np.ndarray, obs: Observed, fit_m
     sim = monthly.set_index("month")
     fit = set(fit_months)
     months = [m for m in fit_months if m in obs.quebec.index and m in sim.index]
-    quebec = _log_error(sim.loc[months, "interceptions_quebec"].to_numpy(float), obs.quebec.reindex(months).to_numpy(float))
+    quebec = _relative_error(sim.loc[months, "interceptions_quebec"].to_numpy(float), obs.quebec.reindex(months).to_numpy(float))
     months = [m for m in fit_months if m in obs.ircc_quebec.index and m in sim.index]
     sim_ircc = (sim.loc[months, "claims_border_quebec"] + sim.loc[months, "claims_inland_quebec"]).to_numpy(float)
     ircc = _log_error(sim_ircc, obs.ircc_quebec.reindex(months).to_numpy(float))
