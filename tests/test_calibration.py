@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario
-from simulation.experiments.calibration import (CalibrationError, calibrate, calibrated_toml, loss_parts, observed,
-                                                parse_fit, posterior_summary)
+from simulation.experiments.calibration import (CalibrationError, calibrate, calibrated_toml, generations_from_database,
+                                                loss_parts, observed, parse_fit, posterior_summary)
 from simulation.present.cli import main
 from simulation.experiments.validation import ard, mape
 
@@ -65,11 +65,19 @@ def test_no_calibration_target_after_march_2023(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def small_posterior():
+def small_posterior(tmp_path_factory):
     """ABC-SMC on a short window: the threshold falls and the sample has a weight per particle."""
     sc = load_scenario(ROOT / "scenarios" / "history.toml", scale=0.002)
     priors = {"behaviour.asc_roxham": (-9.0, -4.0, False), "behaviour.initial_awareness": (0.01, 0.3, True)}
-    return calibrate(sc, "2018-01:2018-12", population=6, generations=2, workers=1, priors=priors, master_seed=3)
+    return calibrate(sc, "2018-01:2018-12", population=6, generations=2, workers=1, priors=priors, master_seed=3,
+                     database=tmp_path_factory.mktemp("abc") / "abc.db")
+
+
+def test_the_generations_table_reads_back_from_the_database(small_posterior):
+    """What `bordersim calibrate` reports of its generations is what its pyabc database holds."""
+    again = generations_from_database(small_posterior.database, small_posterior.population)
+    pd.testing.assert_frame_equal(again, small_posterior.generations)
+    assert len(again) == 2 and (again["effective_particles"] <= small_posterior.population).all()
 
 
 def test_abc_smc_narrows_the_threshold_and_weights_the_particles(small_posterior):

@@ -95,10 +95,10 @@ def _observed_vs_simulated(ax, q: pd.DataFrame, obs: pd.Series, fitted: set, lab
     ax.plot(dates, q.p50, color="#0072B2", lw=1.8, label="simulated median")
     fit = obs[obs.index.isin(fitted)]
     held = obs[~obs.index.isin(fitted)]
-    ax.scatter(month_dates(fit.index), fit.values, color="black", s=14, zorder=3, label=f"{label}: fitted")
+    ax.scatter(month_dates(fit.index), fit.values, color="black", s=14, zorder=3, label=f"{label}, months calibrated on")
     if len(held):
         ax.scatter(month_dates(held.index), held.values, facecolors="white", edgecolors="black", s=16, zorder=3,
-                   label=f"{label}: not fitted (held out)")
+                   label=f"{label}, months held out")
 
 
 def backtest_plot(reps: pd.DataFrame, fit: str, changes, out: Path, title_text: str, end: str = "2025-07",
@@ -208,7 +208,7 @@ def ppc_plot(reps: pd.DataFrame, fit: str, out: Path) -> list[Path]:
     obs = pd.Series(irb_pending_observed())
     ax.scatter(month_dates(obs.index), obs.values, color="black", s=18, zorder=3)
     style_time_axis(ax, "claims pending")
-    ax.set_title("IRB pending claims (observed: year-ends; not fitted)", loc="left", fontsize=9)
+    ax.set_title("IRB pending claims (observed year-ends: a check, not a calibration target)", loc="left", fontsize=9)
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False, fontsize=9)
     fig.suptitle(f"Posterior-predictive checks: observed patterns against the simulated 90% band "
