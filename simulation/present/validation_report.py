@@ -249,8 +249,8 @@ def _rel(target: Path, start: Path) -> str:
 
 #: Known reasons for a miss, shown beside a target the model misses.
 KNOWN_MISSES = {
-    2017: "the 2017 wave is driven by Haitian TPS holders (population.event haiti_tps_2017); its timing depends on "
-          "when they decide after the May announcement, which the model spreads over its decision interval.",
+    2017: "the 2017 wave is driven by Haitian TPS holders (population.event haiti_tps_2017); they turn north over July and "
+          "August 2017 (news reports); the share who do is fitted jointly with the Nigerian overstayers of 2018.",
     2018: "the 2018 crossers are largely Nigerians on visitor visas; their number comes from DHS overstay figures "
           "(news reports of them), and the share who consider Canada is fitted jointly with the Haitian wave.",
     "ARD": "the annual table below shows where the monthly error comes from: the model's surge after the reopening "
