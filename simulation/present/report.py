@@ -26,6 +26,7 @@ import html
 import platform
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,7 @@ class Comparison:
     def scale(self) -> float:
         return float(self.manifest["scale"])
 
-    @property
+    @cached_property
     def ref(self) -> Scenario:
         """The reference, its policy date moved to the day the options take effect (what windows, plots and words
         are dated from)."""
