@@ -196,7 +196,8 @@ def build_people(sc: Scenario, streams: Streams, schedule: ArrivalSchedule) -> P
         household_size=household.astype(np.int16),
         money=money.astype(np.float32),
         risk_tolerance=risk_tol.astype(np.float32),
-        north_taste=(beh.north_taste_sd * streams.normal("population/north_taste", 0, ids)).astype(np.float32),
+        north_taste=(beh.north_taste_sd * streams.normal("population/north_taste", 0, ids)
+                     + np.where(from_event, pop.status_event_north_taste, 0.0)).astype(np.float32),
         aware_at_entry=u("aware") < beh.initial_awareness,
         contacts=contacts,
         perceived_family=perceived_family,

@@ -267,6 +267,11 @@ class PopulationSpec(_Section):
     status_event_share: Probability = param(
         0.1, "share", "fitted (bordersim calibrate) to the 2017 and 2018 waves",
         "Share of the people of a status event (population.event) who consider going to Canada.")
+    status_event_north_taste: float = param(
+        0.0, "utility", "fitted (bordersim calibrate) to the 2017 wave",
+        "How much more the people of a status event who consider Canada want to go there than people in US asylum "
+        "processing do: added to their wish to be in Canada. The route constants are fitted to the whole pool, most "
+        "of whom never think of Canada; these people were selected as thinking of it (status_event_share).", ge=0)
     status_stay_chance: Probability = param(
         0.3, "probability", "assumption", "Chance, as they see it, that people losing a status keep a legal stay in the US.")
     status_years_in_us: float = param(
