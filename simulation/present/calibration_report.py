@@ -140,7 +140,8 @@ def write_calibration_docs(folder: Path, docs: Path) -> None:
              "Additional Protocol and after) was used.", ""]
     lines += [f"- {h}" for h in header]
     lines += ["", "The discrepancy adds the errors of five observed patterns (each about 0 for a perfect fit; "
-              "`simulation/experiments/calibration.py`): monthly RCMP interceptions in Quebec; monthly IRCC claims "
+              "`simulation/experiments/calibration.py`): monthly RCMP interceptions in Quebec (relative errors, the "
+              "validation's measure, weighted double); monthly IRCC claims "
               "in Quebec at border and inland offices (which cover the months RCMP did not publish, the COVID months "
               "among them); yearly irregular and land-port claims; the nationality mix of irregular claimants; and "
               "interceptions in Canada from April to December 2020.", "",
