@@ -38,6 +38,26 @@ def test_status_event_people_enter_on_their_date_in_the_fitted_share():
     assert m.results()["status_event_arrivals"].sum() == pytest.approx(everyone / sc.run.scale)
 
 
+def test_a_wish_to_go_moves_the_people_of_status_events_and_nobody_else():
+    """population.status_event_north_taste raises the crossings of the 2017 Haitian TPS holders who consider Canada;
+    people without a status event decide as before (same draws)."""
+    def run(taste):
+        sc = small_scenario("history", start="2017-01", end="2017-09", scale=0.01)
+        sc = sc.model_copy(update={"population": sc.population.model_copy(
+            update={"status_event_share": 0.3, "status_event_north_taste": taste})})
+        m = BorderModel(sc)
+        m.run()
+        in_canada = np.isin(m.people.state[: m.n_entered], [State.HIDING, State.CLAIMANT, State.PROTECTED,
+                                                             State.REJECTED, State.NOT_REFERRED])
+        return in_canada, m.people.origin[: m.n_entered] > 0
+
+    north0, event0 = run(0.0)
+    north8, event8 = run(8.0)
+    assert (event0 == event8).all()
+    assert north8[event8].sum() > 2 * max(north0[event0].sum(), 1)  # those who consider Canada now go
+    assert north8[~event8].sum() == pytest.approx(north0[~event0].sum(), rel=0.1)
+
+
 def test_people_of_status_events_are_never_decided_by_us_asylum_processing():
     sc = small_scenario("history", start="2017-01", end="2018-12", scale=0.005)
     m = BorderModel(sc)
