@@ -10,7 +10,7 @@ from simulation import data
 from simulation.calendar import months_between
 from simulation.core.model import BorderModel
 from simulation.core.people import State
-from tests.conftest import small_scenario
+from tests.conftest import run_model, small_scenario
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,7 @@ def test_a_wish_to_go_moves_the_people_of_status_events_and_nobody_else():
         sc = small_scenario("history", start="2017-01", end="2017-09", scale=0.01)
         sc = sc.model_copy(update={"population": sc.population.model_copy(
             update={"status_event_share": 0.3, "status_event_north_taste": taste})})
-        m = BorderModel(sc)
-        m.run()
+        m = run_model(sc)
         in_canada = np.isin(m.people.state[: m.n_entered], [State.HIDING, State.CLAIMANT, State.PROTECTED,
                                                              State.REJECTED, State.NOT_REFERRED])
         return in_canada, m.people.origin[: m.n_entered] > 0

@@ -70,7 +70,7 @@ PRIORS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log sc
     "population.status_event_north_taste": (0.0, 10.0, False),
     "behaviour.rule_news_reach": (0.0, 1.0, False),
 }
-#: ABC-SMC settings. With ten parameters and a noisy simulator, pyabc's defaults (the median of the last
+#: ABC-SMC settings. With ten or more parameters and a noisy simulator, pyabc's defaults (the median of the last
 #: generation's discrepancies as the next threshold, a kernel of Silverman's bandwidth) let the importance weights
 #: collapse onto a few particles within three generations (effective particles 100 -> 31 -> 15 -> 2 in a test
 #: run, docs/calibration.md). A slower threshold (the 70th percentile) and a kernel twice as wide keep the
@@ -80,7 +80,7 @@ KERNEL_SCALING = 2.0
 
 #: The monthly Quebec level weighs double: it is the pattern the analysts' questions turn on (and the validation's
 #: ARD target); the nationality mix's error hardly differs between parameter sets (0.48-0.64 over the best particles
-#: of the 2026-12 calibration) and mostly adds a floor.
+#: of the posterior bundled before this weighting) and mostly adds a floor.
 WEIGHTS = {"quebec_monthly": 2.0, "ircc_quebec_monthly": 1.0, "claims_by_mode": 0.5, "nationality_mix": 1.0,
            "covid_2020": 0.5}
 

@@ -255,7 +255,7 @@ KNOWN_MISSES = {
           "(news reports of them), and the share who consider Canada is fitted jointly with the Haitian wave.",
     "ARD": "the annual table below shows where the monthly error comes from: the model's surge after the reopening "
            "(2021-11) comes too late in 2021 and too large in 2022, and the sample of parameter sets is coarse (few "
-           "effective particles; six of the ten parameters not identified, docs/calibration.md), so single "
+           "effective particles; several parameters not identified, docs/calibration.md), so single "
            "replications differ widely (the 5-95% range of their ARD). The calibrated point alone (`bordersim "
            "backtest` without --posterior) scores closer, but misses other targets; a longer calibration is the fix.",
 }
