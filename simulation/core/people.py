@@ -110,8 +110,8 @@ def arrival_schedule(sc: Scenario) -> ArrivalSchedule:
 
     Through the US asylum system: CBP encounters in the month x pool entry share x inflow multiplier x
     scale, split by the fiscal year's nationality shares and spread evenly over the month's days.
-    Status events: persons x ``population.status_event_share`` x scale, on the event's day or spread
-    evenly to its ``until``.
+    Status events: persons x ``population.status_event_share`` (``overstay_share`` for visa overstayers) x scale,
+    on the event's day or spread evenly to its ``until``.
     """
     first, last = sc.time.first_day, sc.time.last_day
     n_days = days_between(first, last)
@@ -134,7 +134,8 @@ def arrival_schedule(sc: Scenario) -> ArrivalSchedule:
         d0 = (parse_date(e.date) - first).days
         d1 = (parse_date(e.until) - first).days if e.until else d0
         days = np.arange(max(d0, 0), min(d1, n_days - 1) + 1)  # the part of the event inside the window
-        event_expected[days, k] = e.persons * pop.status_event_share * sc.run.scale / (d1 - d0 + 1)
+        share = pop.overstay_share if e.program == "visa_overstay" else pop.status_event_share
+        event_expected[days, k] = e.persons * share * sc.run.scale / (d1 - d0 + 1)
     return ArrivalSchedule(
         counts=_spread(expected), initial=initial, projected_months=projected,
         event_counts=_spread(event_expected),

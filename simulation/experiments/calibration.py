@@ -54,7 +54,8 @@ CALIBRATION_END = data.CALIBRATION_END
 #:   awareness_*          how fast knowledge of the route spread (the growth 2017-2019, the 2022 surge)
 #:   w_wait               how much the US backlog pushes people north (the 2022 surge)
 #:   group_affinity.*     why Haitians, Turks and Colombians were over-represented (nationality mix)
-#:   status_event_share   how many of the people losing a US status consider Canada (the 2017 and 2018 waves)
+#:   status_event_share   how many of the people losing a US status consider Canada (the 2017 Haitian wave)
+#:   overstay_share       how many visa overstayers consider Canada (the 2018 Nigerian wave)
 #:   status_event_north_taste  how strongly those who consider it want to go (how fast the 2017 wave rose)
 #:   rule_news_reach      how fast people learn a rule change (the fall after 2020-03-21)
 PRIORS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log scale)
@@ -67,6 +68,7 @@ PRIORS: dict[str, tuple[float, float, bool]] = {  # key path: (low, high, log sc
     "behaviour.group_affinity.turkey": (0.0, 8.0, False),
     "behaviour.group_affinity.colombia": (0.0, 8.0, False),
     "population.status_event_share": (0.0, 0.5, False),
+    "population.overstay_share": (0.0, 1.0, False),
     "population.status_event_north_taste": (0.0, 10.0, False),
     "behaviour.rule_news_reach": (0.0, 1.0, False),
 }

@@ -107,8 +107,8 @@ class PopulationEvent(_Section):
     """People already in the US whose status ends or is threatened on a date (TPS, parole, an expiring visa).
 
     ``persons`` people of ``group`` are affected; the share of them who consider Canada at all
-    (``population.status_event_share``, fitted) join the people deciding, on ``date`` or, with ``until``,
-    spread evenly from ``date`` to ``until``. They have no asylum case in the US: staying is worth the
+    (``population.status_event_share``, or ``population.overstay_share`` for visa overstayers; both fitted) join
+    the people deciding, on ``date`` or, with ``until``, spread evenly from ``date`` to ``until``. They have no asylum case in the US: staying is worth the
     chance of keeping a legal stay (``stay_chance``).
     """
 
@@ -265,8 +265,14 @@ class PopulationSpec(_Section):
         0.02, "share", "assumption", "Share of people without an STCA exception who believe they have one (e.g. a relative "
         "who does not qualify).")
     status_event_share: Probability = param(
-        0.1, "share", "fitted (bordersim calibrate) to the 2017 and 2018 waves",
-        "Share of the people of a status event (population.event) who consider going to Canada.")
+        0.1, "share", "fitted (bordersim calibrate) to the 2017 wave",
+        "Share of the people of a status event (population.event) whose status ends (TPS, parole, other) who "
+        "consider going to Canada.")
+    overstay_share: Probability = param(
+        0.1, "share", "fitted (bordersim calibrate) to the 2018 wave",
+        "Share of the visa overstayers of a status event (program 'visa_overstay') who consider going to Canada. "
+        "Separate from status_event_share because the two groups differ in who they are: TPS holders had lived "
+        "in the US for years, while many overstayers obtained a US visitor visa in order to reach Canada.")
     status_event_north_taste: float = param(
         0.0, "utility", "fitted (bordersim calibrate) to the 2017 wave",
         "How much more the people of a status event who consider Canada want to go there than people in US asylum "
