@@ -38,6 +38,18 @@ def test_status_event_people_enter_on_their_date_in_the_fitted_share():
     assert m.results()["status_event_arrivals"].sum() == pytest.approx(everyone / sc.run.scale)
 
 
+def test_visa_overstayers_consider_canada_in_their_own_share():
+    """population.overstay_share sizes the visa-overstay events, status_event_share the others (TPS here)."""
+    sc = small_scenario("history", start="2017-01", end="2017-09", scale=0.01)
+    sc = sc.model_copy(update={"population": sc.population.model_copy(
+        update={"status_event_share": 0.2, "overstay_share": 0.6})})
+    m = BorderModel(sc)
+    events = [e for e in sc.population.event if e.enabled]
+    count = {e.name: int(np.count_nonzero(m.people.origin == k + 1)) for k, e in enumerate(events)}
+    assert abs(count["haiti_tps_2017"] - 58000 * 0.2 * 0.01) <= 1
+    assert abs(count["nigeria_visa_overstays_fy2017"] - 14285 * 0.6 * 0.01) <= 1  # Jan-Sep 2017, all inside
+
+
 def test_a_wish_to_go_moves_the_people_of_status_events_and_nobody_else():
     """population.status_event_north_taste raises the crossings of the 2017 Haitian TPS holders who consider Canada;
     people without a status event decide as before (same draws)."""
