@@ -250,9 +250,10 @@ def _rel(target: Path, start: Path) -> str:
 #: Known reasons for a miss, shown beside a target the model misses.
 KNOWN_MISSES = {
     2017: "the 2017 wave is driven by Haitian TPS holders (population.event haiti_tps_2017); they turn north over July and "
-          "August 2017 (news reports); the share who do is fitted jointly with the Nigerian overstayers of 2018.",
+          "August 2017 (news reports); the share who do (population.status_event_share) rests on one wave only.",
     2018: "the 2018 crossers are largely Nigerians on visitor visas; their number comes from DHS overstay figures "
-          "(news reports of them), and the share who consider Canada is fitted jointly with the Haitian wave.",
+          "(news reports of them, not the reports themselves), and the share who consider Canada "
+          "(population.overstay_share) rests on one wave only.",
     "ARD": "the annual table below shows where the monthly error comes from: the model's surge after the reopening "
            "(2021-11) comes too late in 2021 and too large in 2022, and the sample of parameter sets is coarse (few "
            "effective particles; several parameters not identified, docs/calibration.md), so single "
