@@ -103,18 +103,11 @@ KEY_MEANING = {"month": "the month, 'YYYY-MM'", "scenario": "the scenario's name
 HOW = {SUM: "sum over the window's months", LAST: "value in the window's last month", MAX: "largest month of the window"}
 
 EXAMPLE_NOTES = {
-    "calibrated.toml": "Behaviour only, written by `bordersim calibrate`: the fitted values with a comment on each, and "
-                       "the command that reproduces the fit. `history.toml` extends it, so every bundled option uses "
-                       "these values. The bundled file predates the ABC-SMC calibration: its header says it came from "
-                       "the earlier optimiser (Optuna TPE), and it sets eight of the ten fitted parameters; "
-                       "`population.status_event_share` and `behaviour.rule_news_reach` keep their schema defaults until "
-                       "`bordersim calibrate` is rerun (which writes the particle of the posterior with the smallest "
-                       "discrepancy, with the posterior median and 90% interval in a comment). Run on its own it is the "
-                       "schema defaults with this behaviour.",
-    "calibrated_2017_2019.toml": "The same eight parameters, fitted by the earlier optimiser on 2017-2019 only and kept "
-                                 "for comparison: no bundled scenario extends it. The out-of-sample test is now the "
-                                 "rolling-origin backtest (`bordersim backtest --origin`), which recalibrates on the "
-                                 "months before each change.",
+    "calibrated.toml": "Behaviour only, written by `bordersim calibrate`: the particle of the ABC-SMC posterior with "
+                       "the smallest discrepancy, with the posterior median and 90% interval in a comment on each value, "
+                       "and a header giving the command that reproduces the fit. `history.toml` extends it, so every "
+                       "bundled option uses these values; `posterior.csv` beside it is the weighted posterior sample "
+                       "that `--posterior` draws from. Run on its own it is the schema defaults with this behaviour.",
     "history.toml": "The base of every option: the real rule timeline from 2017-01 to 2025-07 (the last month of IRCC's "
                     "airport and inland claims, a driver) on top of the fitted behaviour of `calibrated.toml`, with "
                     "dated IRB capacity, Quebec's emergency places and the cost of a place by period, the months IRCC "
