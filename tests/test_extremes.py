@@ -143,6 +143,8 @@ def test_every_option_blocked():
     """Roxham closed, STCA at ports and between ports, certain detection, a visa for every group, no exceptions."""
     def modify(raw):
         eager(raw)
+        # keen on the ports too, so that some try them whatever the fitted port constant
+        raw["behaviour"].update(asc_port=-3.0)
         raw["policy"].update(roxham="closed", stca_at_ports=True, stca_between_ports=True, between_ports_detection=1.0,
                              roxham_interception=1.0, visa_required=list(GROUPS), exceptions=[])
         for name in ("covid_direct_back", "mexico_visa_2024"):
