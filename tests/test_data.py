@@ -395,3 +395,22 @@ def test_rcmp_corrections():
     # rows still resting on blogs say so
     blog = m[m["source"].str[:60].str.contains("canucklaw|thepopcan")]
     assert len(blog) and blog["source"].str.contains("FLAG:").all()
+
+
+def test_quebec_share_of_port_claims_is_what_the_data_give():
+    """canada.quebec_share_port is derived, not guessed: land-port claims less those made outside Quebec
+    (border-office claims outside Quebec less the RCMP's interceptions there), pooled over the years with
+    every series (2020 has no RCMP figure for Quebec)."""
+    from simulation.experiments.validation import observed_annual
+    from simulation.scenario.schema import CanadaSpec
+
+    by_mode = pd.read_csv(DATA_DIR / "claims_by_mode.csv")
+    land_port = by_mode[by_mode["mode"] == "land_port"].set_index("year")["claims"].astype(float)
+    wide = data.ircc_claims_wide()
+    border_rest = wide["border_rest_of_canada"].groupby(wide.index.str[:4].astype(int)).sum()
+    rcmp = observed_annual()
+    port_rest = border_rest - (rcmp["Canada"] - rcmp["Quebec"])
+    years = [y for y in land_port.index if y <= 2022 and not np.isnan(port_rest.get(y, np.nan))]
+    assert years == [2017, 2018, 2019, 2021, 2022]
+    share = 1 - port_rest[years].sum() / land_port[years].sum()
+    assert CanadaSpec().quebec_share_port == pytest.approx(share, abs=0.005)

@@ -217,7 +217,13 @@ class CanadaSpec(_Section):
     shelter_cost_per_day: dated() = param(
         208.0, "CAD/person-day", "IRCC CIMM: Niagara Falls hotels ~$208 per person-day (2023); earlier periods in "
         "scenarios/history.toml", "Cost of a shelter place, Quebec or elsewhere.")
-    quebec_share_port: Probability = param(0.6, "share", "assumption (Lacolle is the busiest land port)", "Share of port claimants who enter in Quebec.")
+    quebec_share_port: Probability = param(
+        0.32, "share",
+        "DERIVED: land-port claims (IRCC, data/claims_by_mode.csv) less those made outside Quebec, which are IRCC's border-office "
+        "claims outside Quebec (data/ircc_claims_monthly.csv) less the RCMP's interceptions outside Quebec "
+        "(data/rcmp_interceptions_monthly.csv), pooled over 2017-2019 and 2021-2022 (0.49, 0.21, 0.18, 0.39, 0.19 by year; "
+        "tests/test_data.py recomputes it)",
+        "Share of port claimants who enter in Quebec.")
     quebec_share_irregular: Probability = param(0.5, "share", "assumption", "Share of crossers elsewhere between ports who enter in Quebec.")
     humanitarian_diversion_rate: Probability = param(
         0.5, "share", "assumption",
