@@ -401,11 +401,11 @@ def test_quebec_share_of_port_claims_is_what_the_data_give():
     """canada.quebec_share_port is derived, not guessed: land-port claims less those made outside Quebec
     (border-office claims outside Quebec less the RCMP's interceptions there), pooled over the years with
     every series (2020 has no RCMP figure for Quebec)."""
+    from simulation.experiments.calibration import observed
     from simulation.experiments.validation import observed_annual
     from simulation.scenario.schema import CanadaSpec
 
-    by_mode = pd.read_csv(DATA_DIR / "claims_by_mode.csv")
-    land_port = by_mode[by_mode["mode"] == "land_port"].set_index("year")["claims"].astype(float)
+    land_port = observed().modes["land_port"]
     wide = data.ircc_claims_wide()
     border_rest = wide["border_rest_of_canada"].groupby(wide.index.str[:4].astype(int)).sum()
     rcmp = observed_annual()
