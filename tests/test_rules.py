@@ -285,3 +285,14 @@ def test_history_mexico_visa(history, day, needs_visa):
     assert ("mexico" in history(day).visa_required) is needs_visa
     # every other group needs a visa throughout
     assert "haiti" in history(day).visa_required
+
+
+@pytest.mark.parametrize("rules, expected", [
+    (LOOPHOLE, 1.0),  # nothing to fear from the RCMP: crossers present themselves
+    (SUSPENDED, 1.0),
+    (COVID, COVID.between_ports_detection),  # interception means being directed back: crossers hide
+    (PROTOCOL, PROTOCOL.between_ports_detection),  # ... or being returned within 14 days
+    (RuleSet(stca_between_ports=True, between_ports_detection=0.6), 0.6),
+])
+def test_crossers_away_from_roxham_are_intercepted_unless_interception_sends_them_back(rules, expected):
+    assert R.between_ports_detection(rules) == expected

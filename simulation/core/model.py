@@ -493,7 +493,7 @@ class BorderModel(mesa.Model):
         else:
             self._between_ports(d, rules, roxham, rules.roxham_interception, "roxham", cond.death_risk_roxham,
                                 quebec_share=1.0)
-        self._between_ports(d, rules, chose[Option.IRREGULAR], rules.between_ports_detection,
+        self._between_ports(d, rules, chose[Option.IRREGULAR], R.between_ports_detection(rules),
                             "irregular", cond.death_risk_irregular, quebec_share=ca.quebec_share_irregular)
         air = chose[Option.AIR]
         needs_visa = np.array(group_mask(rules.visa_required))[p.group[air]]

@@ -115,6 +115,24 @@ def between_ports_outcome(
     return out
 
 
+def between_ports_detection(rules: RuleSet) -> float:
+    """Chance that a person who crosses between ports away from Roxham Road comes to the RCMP's notice.
+
+    Before the Additional Protocol, and outside the COVID-19 direct-back orders,
+    no rule returned a person who entered between ports and claimed (IRPR
+    s.159.4 as made in 2004 covered land ports only), so crossers had no reason
+    to avoid the police: they walked up to the RCMP or called it, and IRCC
+    counted them among the claimants "intercepted by the RCMP" (IRCC, Asylum
+    claims by year, irregular border crossers). Every such crosser is then
+    intercepted. When interception means being sent back (direct-back, or the
+    Protocol's 14-day rule in IRPR s.159.4(1.1)), crossers try to stay unseen,
+    and only ``rules.between_ports_detection`` of them are found.
+    """
+    if rules.direct_back or rules.stca_between_ports:
+        return rules.between_ports_detection
+    return 1.0
+
+
 def roxham_is_port(rules: RuleSet) -> bool:
     """Whether Roxham Road is a designated port of entry (then port-of-entry rules apply there)."""
     return rules.roxham == "designated_port"

@@ -4,6 +4,7 @@
     bordersim compare SCENARIO... --out DIR [--reference NAME] [--reps N] [--posterior FILE] [--workers N] [--executor local|dask]
     bordersim report DIR
     bordersim calibrate SCENARIO --fit 2017-01:2023-03 --out DIR [--population N] [--generations N] [--docs FILE]
+    bordersim route-share SCENARIO [--reps N] [--docs FILE]
     bordersim backtest --out DIR [--posterior FILE] [--origin DATE|all] [--reps N] [--scale X] [--docs FILE]
     bordersim validate SCENARIO
     bordersim list [--dir scenarios]
@@ -138,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster")
     cal.add_argument("--docs", type=Path, default=None, help="also write the page for the docs here (docs/calibration.md)")
     cal.add_argument("--quiet", action="store_true", help="no per-generation progress")
+
+    rs = sub.add_parser("route-share", help="fit the constant of the route elsewhere between ports to the share of "
+                                            "interceptions outside Quebec (RCMP, before 2023)")
+    rs.add_argument("scenario", type=Path, help="scenario to fit (normally scenarios/history.toml)")
+    rs.add_argument("--reps", type=_positive_int("--reps"), default=4, help="replications per value tried (default 4)")
+    rs.add_argument("--seed", type=_seed, default=1, help="master seed of the replications (default 1)")
+    rs.add_argument("--scale", type=_positive_fraction, default=None, help="fraction of the population simulated")
+    rs.add_argument("--workers", type=_positive_int("--workers"), default=None, help="parallel workers (default: all cores)")
+    rs.add_argument("--docs", type=Path, default=None, help="also write the page for the docs here (docs/route_share.md)")
+    rs.add_argument("--quiet", action="store_true", help="no line per value tried")
 
     bt = sub.add_parser("backtest", help="score the calibrated history against what was observed (targets, held-out "
                                          "outcomes) and run rolling-origin backtests")
@@ -403,6 +414,33 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_route_share(args) -> int:
+    import shlex
+
+    from ..experiments.route_share import fit_route_share, markdown
+    from ..files import claim_output_file, write_atomic
+    from ..scenario import load_scenario
+
+    sc = load_scenario(args.scenario, seed=args.seed, scale=args.scale)
+    if args.docs:
+        claim_output_file(args.docs, "--docs", "Produced by `bordersim route-share`")
+
+    def progress(value, share, target):
+        if not args.quiet:
+            print(f"  asc_irregular {value:8.3f}: {share:6.2%} outside Quebec (observed {target:.2%})", flush=True)
+
+    fit = fit_route_share(sc, reps=args.reps, master_seed=args.seed, scale=args.scale, workers=args.workers,
+                          progress=progress)
+    print(f"behaviour.asc_irregular = {fit.value:.3f}  # observed share outside Quebec {fit.observed:.2%}, "
+          f"{', '.join(map(str, fit.years))}")
+    if args.docs:
+        command = shlex.join(["bordersim", "route-share", str(args.scenario), "--reps", str(args.reps),
+                              "--seed", str(args.seed), "--scale", f"{fit.scale:g}", "--docs", str(args.docs)])
+        write_atomic(Path(args.docs), markdown(fit, command).encode())
+        print(f"wrote {args.docs}")
+    return 0
+
+
 def cmd_backtest(args) -> int:
     from ..experiments.validation import ORIGINS, run_backtest, run_origin
     from ..files import claim_output_file
@@ -633,6 +671,7 @@ def cmd_discover(args) -> int:
 
 
 COMMANDS = {"dashboard": cmd_dashboard, "run": cmd_run, "compare": cmd_compare, "report": cmd_report, "calibrate": cmd_calibrate,
+            "route-share": cmd_route_share,
             "backtest": cmd_backtest, "validate": cmd_validate, "list": cmd_list,
             "sensitivity": cmd_sensitivity, "discover": cmd_discover}
 

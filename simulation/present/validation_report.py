@@ -93,6 +93,7 @@ def _observed_vs_simulated(ax, q: pd.DataFrame, obs: pd.Series, fitted: set, lab
     dates = month_dates(q.index)
     ax.fill_between(dates, q.p05, q.p95, color="#0072B2", alpha=0.2, lw=0, label="simulated, 90% band")
     ax.plot(dates, q.p50, color="#0072B2", lw=1.8, label="simulated median")
+    obs = obs[(obs.index >= q.index.min()) & (obs.index <= q.index.max())]  # months before the run are neither
     fit = obs[obs.index.isin(fitted)]
     held = obs[~obs.index.isin(fitted)]
     ax.scatter(month_dates(fit.index), fit.values, color="black", s=14, zorder=3, label=f"{label}, months calibrated on")

@@ -84,7 +84,9 @@ class RuleSet(Section):
         False, "bool", "Quarantine Act orders 2020-03-21 .. 2021-11-21 (Public Safety binder 2020-07)",
         "Intercepted irregular crossers are directed back to the US.")
     between_ports_detection: Probability = param(
-        0.25, "probability", "assumption", "Chance a crosser away from Roxham is detected (within the return window).")
+        0.25, "probability", "assumption",
+        "Chance a crosser away from Roxham is detected (within the return window) when interception sends people "
+        "back (direct-back, Protocol); under the 2004 rules crossers present themselves.")
     roxham_interception: Probability = param(
         0.99, "probability", "RCMP intercepted nearly all Roxham crossers (domain brief); 0.99 is an assumption",
         "Chance a Roxham crosser is intercepted by the RCMP.")

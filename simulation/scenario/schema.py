@@ -147,7 +147,9 @@ class BehaviourSpec(_Section):
     w_reception: float = param(0.5, "utility", "assumption", "Value of reception in Canada (shelter, benefits, work permit) when shelters have room.")
     asc_port: float = param(-7.0, "utility", "assumption", "Constant of claiming at an official land port (higher than Roxham: entering between ports is an offence, IRPA s.18).")
     asc_roxham: float = param(-9.0, "utility", "assumption", "Constant of crossing at Roxham Road.")
-    asc_irregular: float = param(-9.5, "utility", "assumption", "Constant of crossing elsewhere between ports.")
+    asc_irregular: float = param(
+        -9.5, "utility", "assumption; scenarios/history.toml carries a value fitted by 'bordersim route-share' "
+        "(docs/route_share.md)", "Constant of crossing elsewhere between ports.")
     asc_air: float = param(-9.5, "utility", "assumption", "Constant of flying to Canada.")
     asc_leave: float = param(-6.5, "utility", "assumption", "Constant of giving up on the US process or going elsewhere.")
     north_taste_sd: float = param(2.0, "utility (sd)", "assumption", "Spread between people of the wish to leave for Canada (normal random effect on every route north).", ge=0)
