@@ -36,9 +36,12 @@ def test_the_shipped_constant_reproduces_the_observed_share():
     assert 0.75 * target < share < 1.33 * target
 
 
-def test_the_bisection_brackets_the_observed_share():
+def test_the_bisection_brackets_the_observed_share_whatever_the_workers():
     sc = load_scenario(HISTORY)
     fit = RS.fit_route_share(sc, reps=1, scale=0.01, tolerance=1.0, workers=2)
+    alone = RS.fit_route_share(sc, reps=1, scale=0.01, tolerance=1.0, workers=1)
+    assert alone.value == fit.value
+    pd.testing.assert_frame_equal(alone.tries, fit.tries)
     tried = fit.tries
     below = tried[tried.share_outside_quebec < fit.observed].asc_irregular
     above = tried[tried.share_outside_quebec >= fit.observed].asc_irregular
