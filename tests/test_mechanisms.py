@@ -139,3 +139,22 @@ def test_rule_news_reach_sets_how_fast_crossings_fall_after_a_change(small):
         m.run()
         falls.append(m.results().set_index("month").loc["2020-04":"2020-09", "roxham_crossings"].sum())
     assert falls[1] < falls[0]  # everyone hears of the direct-back orders: fewer futile trips
+
+
+def test_crossers_between_ports_are_all_intercepted_until_interception_sends_them_back():
+    """Under the 2004 rules every crosser elsewhere presents to the RCMP; under direct-back most stay unseen."""
+    from simulation.scenario.variants import with_values
+
+    sc = with_values(small_scenario("history", scale=0.01), {"policy.roxham_interception": 1.0})
+    sc = sc.model_copy(update={"time": sc.time.model_copy(update={"start": "2019-01", "end": "2021-06"})})
+    r = run_model(sc).results().set_index("month")
+    crossings = r["roxham_crossings"] + r["other_irregular_crossings"]
+    before = r.index < "2020-03"
+    assert r.loc[before, "other_irregular_crossings"].sum() > 0
+    assert (r.loc[before, "interceptions"] == crossings[before]).all()
+    covid = (r.index >= "2020-04") & (r.index <= "2021-06")
+    elsewhere = r.loc[covid, "other_irregular_crossings"].sum()
+    assert elsewhere > 0
+    missed = crossings[covid].sum() - r.loc[covid, "interceptions"].sum()
+    # between_ports_detection (0.25) of the crossers elsewhere are found; the rest are not
+    assert 0.5 * elsewhere < missed <= elsewhere
