@@ -57,3 +57,18 @@ def test_route_share_cli_refuses_a_docs_file_it_did_not_write(tmp_path, capsys):
     assert main(["route-share", str(HISTORY), "--reps", "1", "--scale", "0.01", "--docs", str(page)]) == 2
     assert "notes.md" in capsys.readouterr().err
     assert page.read_text() == "my own notes\n"
+
+
+def test_route_share_cli_names_a_missing_scenario(tmp_path, capsys):
+    assert main(["route-share", str(tmp_path / "nope.toml"), "--reps", "1"]) == 2
+    assert "nope.toml" in capsys.readouterr().err
+
+
+def test_route_share_says_when_the_bracket_cannot_reach_the_observed_share(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(RS, "BRACKET", (-12.0, -11.5))  # far too unattractive: almost nobody crosses elsewhere
+    page = tmp_path / "route.md"
+    assert main(["route-share", str(HISTORY), "--reps", "1", "--scale", "0.01", "--workers", "1", "--quiet",
+                 "--docs", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert "behaviour.asc_irregular" in err and "3.53%" in err and "-12.0 .. -11.5" in err
+    assert not page.exists()
