@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from .. import data
-from ..scenario import Scenario
+from ..scenario import Scenario, scenario_from_dict
 from ..scenario.variants import truncated, with_values
 from .calibration import CalibrationError
 from .engine import Engine, replication_seeds
@@ -63,8 +62,7 @@ def share_outside_quebec(canada: float, quebec: float) -> float:
 
 
 def _annual(sc_dict: dict, value: float, seed: int, scale: float, end: str) -> pd.DataFrame:
-    from ..scenario import scenario_from_dict
-
+    """One replication up to ``end`` with the constant at ``value``: interceptions in Canada and Quebec per year."""
     sc = truncated(with_values(scenario_from_dict(sc_dict), {KEY: value}), end)
     m = run_scenario(sc, seed=seed, scale=scale)
     m["year"] = m["month"].str[:4].astype(int)
