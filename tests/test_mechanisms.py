@@ -9,6 +9,7 @@ import pytest
 from simulation import data
 from simulation.core.model import BorderModel
 from simulation.core.people import State
+from simulation.scenario.variants import with_values
 from tests.conftest import run_model, small_scenario
 
 
@@ -143,8 +144,6 @@ def test_rule_news_reach_sets_how_fast_crossings_fall_after_a_change(small):
 
 def test_crossers_between_ports_are_all_intercepted_until_interception_sends_them_back():
     """Under the 2004 rules every crosser elsewhere presents to the RCMP; under direct-back most stay unseen."""
-    from simulation.scenario.variants import with_values
-
     sc = with_values(small_scenario("history", scale=0.01), {"policy.roxham_interception": 1.0})
     sc = sc.model_copy(update={"time": sc.time.model_copy(update={"start": "2019-01", "end": "2021-06"})})
     r = run_model(sc).results().set_index("month")

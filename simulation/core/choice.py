@@ -84,7 +84,7 @@ def claim_chance(rules: R.RuleSet, option: Option, has_exception: np.ndarray, in
     if option == Option.PORT or (option == Option.ROXHAM and R.roxham_is_port(rules)):
         return exc if rules.stca_at_ports else np.ones_like(exc)
     if option in (Option.ROXHAM, Option.IRREGULAR):
-        detect = rules.roxham_interception if option == Option.ROXHAM else rules.between_ports_detection
+        detect = rules.roxham_interception if option == Option.ROXHAM else R.between_ports_detection(rules)
         if rules.direct_back or rules.stca_between_ports:
             return 1.0 - detect * (1.0 - exc)
         return np.ones_like(exc)

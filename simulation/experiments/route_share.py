@@ -26,6 +26,7 @@ from ..scenario.variants import truncated, with_values
 from .calibration import CalibrationError
 from .engine import Engine, replication_seeds
 from .run import run_scenario
+from .validation import observed_annual
 
 KEY = "behaviour.asc_irregular"
 #: Where the bisection looks: the prior range of the other route constants (calibration.PRIORS).
@@ -49,10 +50,7 @@ class RouteFit:
 
 def observed_years() -> pd.DataFrame:
     """RCMP annual interceptions in Canada and Quebec, for the years before 2023 that publish both."""
-    raw = data.read_sourced_csv("data/rcmp_interceptions_monthly.csv", {
-        "year": "int", "month": "int", "province": "str", "kind": "str", "interceptions": "float", "source": "str"})
-    yr = raw[(raw.kind == "year") & raw.province.isin(["Quebec", "Canada"])]
-    wide = yr.pivot_table(index="year", columns="province", values="interceptions", aggfunc="first")
+    wide = observed_annual()
     last = int(data.CALIBRATION_END[:4])
     return wide[(wide.index < last)].dropna()[["Canada", "Quebec"]]
 
